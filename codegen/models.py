@@ -1,0 +1,220 @@
+"""Model generation: cleaned schemas -> datamodel-code-generator -> one importable module per model group.
+
+datamodel-code-generator writes one large module. We split it so that every model can be imported
+on its own: classes are grouped by the component schema they come from (nested inline objects stay
+with their parent), groups that reference each other in a cycle are merged (strongly connected
+components), and each group becomes a module that imports exactly the groups it uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .names import safe_identifier, snake
+
+BASE_CLASS = "githubapp._model.GitHubModel"
+
+DATAMODEL_ARGS = [
+    "--input-file-type", "openapi",
+    "--output-model-type", "pydantic_v2.BaseModel",
+    "--target-python-version", "3.11",
+    "--output-datetime-class", "datetime",
+    "--use-annotated",
+    "--use-standard-collections",
+    "--use-union-operator",
+    "--strict-nullable",
+    "--collapse-root-models",
+    "--enum-field-as-literal", "all",
+    "--naming-strategy", "parent-prefixed",
+    "--use-schema-description",
+    "--use-field-description",
+    "--disable-timestamp",
+    "--formatters", "builtin",
+    "--base-class", BASE_CLASS,
+    "--aliases", json.dumps({"+1": "plus_one", "-1": "minus_one", "_links": "links"}),
+]
+
+
+@dataclass
+class ModelLayout:
+    """Where every generated class lives."""
+
+    modules: dict[str, str] = field(default_factory=dict)  # module name -> source (without header)
+    index: dict[str, str] = field(default_factory=dict)  # class name -> module name
+    by_component: dict[str, str] = field(default_factory=dict)  # component key -> class name
+    root_models: set[str] = field(default_factory=set)  # classes that are pydantic RootModels
+
+
+def start_datamodel(schemas: dict[str, Any], openapi_version: str, workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """Start datamodel-codegen on ``schemas`` in the background; :func:`finish_datamodel` collects it."""
+    doc = {"openapi": openapi_version, "info": {"title": name, "version": "0"}, "paths": {}, "components": {"schemas": schemas}}
+    source = workdir / f"{name}.json"
+    source.write_text(json.dumps(doc))
+    output = workdir / f"{name}_models.py"
+    metadata = workdir / f"{name}_metadata.json"
+    cmd = [sys.executable, "-m", "datamodel_code_generator", "--input", str(source), "--output", str(output),
+           "--emit-model-metadata", str(metadata), *DATAMODEL_ARGS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return proc, output, metadata
+
+
+def finish_datamodel(proc: subprocess.Popen[bytes], output: Path, metadata: Path) -> tuple[str, dict[str, Any]]:
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"datamodel-codegen failed ({proc.returncode}):\n{err.decode(errors='replace')[-4000:]}")
+    return output.read_text(), json.loads(metadata.read_text())
+
+
+def split(source: str, metadata: dict[str, Any]) -> ModelLayout:
+    """Split datamodel-codegen's single module into per-group modules (see module docstring)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+
+    imports: dict[str, str] = {}  # imported name -> import line
+    classes: dict[str, str] = {}  # class name -> source, in source order
+    root_models: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                local = alias.asname or alias.name
+                as_part = f" as {alias.asname}" if alias.asname else ""
+                imports[local] = f"from {node.module} import {alias.name}{as_part}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                imports[alias.asname or alias.name] = f"import {alias.name}"
+        elif isinstance(node, ast.ClassDef):
+            classes[node.name] = "".join(lines[node.lineno - 1 : node.end_lineno])
+            if any(isinstance(b, ast.Subscript) and getattr(b.value, "id", "") == "RootModel" for b in node.bases):
+                root_models.add(node.name)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            continue  # Model.model_rebuild(): pydantic resolves forward refs itself (defer_build)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        else:
+            raise SystemExit(f"unexpected statement in generated models at line {node.lineno}: {ast.dump(node)[:200]}")
+
+    class_component: dict[str, str] = {}
+    by_component: dict[str, str] = {}
+    for model in metadata["models"]:
+        path = model.get("source_path") or []
+        if model["class_name"] not in classes:
+            continue
+        key = path[2] if len(path) >= 3 and path[:2] == ["components", "schemas"] else model["class_name"]
+        class_component.setdefault(model["class_name"], key)
+        if len(path) == 3 and path[:2] == ["components", "schemas"]:
+            by_component[key] = model["class_name"]
+    for name in classes:
+        class_component.setdefault(name, name)
+
+    uses: dict[str, set[str]] = {}
+    for name, text in classes.items():
+        names = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+        uses[name] = names
+
+    # component graph and its strongly connected components
+    members: dict[str, list[str]] = defaultdict(list)
+    for name in classes:
+        members[class_component[name]].append(name)
+    edges: dict[str, set[str]] = {c: set() for c in members}
+    for name, used in uses.items():
+        for other in used:
+            if other in classes and class_component[other] != class_component[name]:
+                edges[class_component[name]].add(class_component[other])
+    groups = strongly_connected(list(members), edges)
+
+    layout = ModelLayout(by_component=by_component, root_models=root_models)
+    group_of: dict[str, int] = {}
+    module_names: list[str] = []
+    taken: set[str] = set()
+    for number, group in enumerate(groups):
+        first = min(group, key=lambda c: list(members).index(c))
+        primary = by_component.get(first) or members[first][0]
+        module = safe_identifier(snake(primary))
+        while module in taken:
+            module += "_"
+        taken.add(module)
+        module_names.append(module)
+        for component in group:
+            group_of[component] = number
+            for name in members[component]:
+                layout.index[name] = module
+
+    for number, group in enumerate(groups):
+        module = module_names[number]
+        names = [n for n in classes if group_of[class_component[n]] == number]
+        used = set().union(*(uses[n] for n in names))
+        local_imports = sorted({imports[n] for n in used if n in imports})
+        foreign: dict[str, list[str]] = defaultdict(list)
+        for other in sorted(used):
+            if other in classes and other not in names:
+                foreign[layout.index[other]].append(other)
+        out = ["from __future__ import annotations\n\n"]
+        out.extend(line + "\n" for line in local_imports)
+        for dep in sorted(foreign):
+            out.append(f"from .{dep} import {', '.join(sorted(foreign[dep]))}\n")
+        for name in names:
+            out.append("\n\n" + classes[name])
+        layout.modules[module] = "".join(out)
+    return layout
+
+
+def strongly_connected(nodes: list[str], edges: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative; groups come out dependencies first, deterministically."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(root, sorted(edges[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, pending = work[-1]
+            if pending:
+                nxt = pending.pop(0)
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(edges[nxt])))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    item = stack.pop()
+                    on_stack.discard(item)
+                    group.append(item)
+                    if item == node:
+                        break
+                result.append(sorted(group))
+    return result
+
+
+def generate(jobs: dict[str, tuple[dict[str, Any], str]]) -> dict[str, ModelLayout]:
+    """Run datamodel-codegen for every job in parallel: ``{name: (schemas, openapi_version)}``."""
+    with tempfile.TemporaryDirectory(prefix="githubapp-codegen-") as tmp:
+        started = {name: start_datamodel(schemas, version, Path(tmp), name) for name, (schemas, version) in jobs.items()}
+        return {name: split(*finish_datamodel(*run)) for name, run in started.items()}

@@ -1,0 +1,238 @@
+"""REST operations -> descriptors for the ``rest/`` templates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .names import pascal, safe_identifier, snake
+from .pytypes import TypeMapper, union
+from .spec import PinnedSpec, Schema, operations
+
+JSON_MEDIA = re.compile(r"^application/(.+\+)?json$")
+
+
+@dataclass
+class Param:
+    name: str  # Python name
+    wire: str  # name in the URL, query or body
+    annotation: str
+    required: bool
+    kind: str = ""  # path: "int" | "str"; query: "form" | "csv"
+
+
+@dataclass
+class Method:
+    name: str
+    operation_id: str
+    http_method: str
+    path: str
+    summary: str
+    docs_url: str
+    deprecated: bool
+    path_params: list[Param]
+    query_params: list[Param]
+    body_params: list[Param]
+    body_mode: str | None  # "fields" | "data" | None
+    body_media: str | None
+    returns: list[tuple[int, str]]  # (status, expression)
+    return_annotation: str
+    accept: str | None
+    server: str | None
+    list_key: str | None
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def keyword_params(self) -> list[Param]:
+        params = self.query_params + self.body_params
+        return [p for p in params if p.required] + [p for p in params if not p.required]
+
+
+@dataclass
+class Namespace:
+    key: str  # operationId prefix, e.g. "code-scanning"
+    attr: str  # client attribute, e.g. "code_scanning"
+    module: str
+    async_class: str
+    sync_class: str
+    methods: list[Method]
+    models: dict[str, str] = field(default_factory=dict)  # class -> model module
+    uses_datetime: bool = False
+
+
+def synthetic_name(operation_id: str, suffix: str) -> str:
+    return operation_id.replace("/", "-") + "-" + suffix
+
+
+def json_schema_of(spec: PinnedSpec, response: dict[str, Any]) -> tuple[Schema | None, list[str]]:
+    content = spec.resolve(response).get("content", {})
+    media = list(content)
+    for name in media:
+        if JSON_MEDIA.match(name):
+            return content[name].get("schema", {}), media
+    return None, media
+
+
+def collect_synthetic(spec: PinnedSpec) -> dict[str, Schema]:
+    """Pass one: the inline request and response schemas that need a model of their own."""
+    mapper = TypeMapper(spec)
+    for _, _, op, _ in operations(spec):
+        analyse_responses(spec, mapper, op)
+        body = op.get("requestBody")
+        if body:
+            schema, _ = json_schema_of(spec, body)
+            if schema is not None and "$ref" not in schema and (schema.get("properties") or schema.get("oneOf") or schema.get("anyOf")):
+                mapper.synthetic.setdefault(synthetic_name(op["operationId"], "request"), schema)
+    return mapper.synthetic
+
+
+def analyse_responses(spec: PinnedSpec, mapper: TypeMapper, op: dict[str, Any]) -> tuple[list[tuple[int, str]], str | None, str | None]:
+    """(status, type expression) for every 2xx, the Accept to send, and the wrapped list key."""
+    returns: list[tuple[int, str]] = []
+    media_seen: list[str] = []
+    list_key = None
+    codes = sorted(c for c in op["responses"] if c.startswith("2"))
+    inline_schemas: list[Any] = []
+    for code in codes:
+        schema, media = json_schema_of(spec, op["responses"][code])
+        media_seen.extend(media)
+        if schema is not None:
+            suffix = "response"
+            if "$ref" not in schema and inline_schemas and schema not in inline_schemas:
+                suffix = f"response-{code}"
+            if "$ref" not in schema:
+                inline_schemas.append(schema)
+            expr = mapper.output(schema, synthetic_name(op["operationId"], suffix))
+            list_key = list_key or wrapped_list_key(spec.resolve(schema), spec)
+        elif media:
+            expr = "bytes"
+        else:
+            expr = "None"
+        returns.append((int(code), expr))
+    accept = None
+    if media_seen and not any(JSON_MEDIA.match(m) for m in media_seen):
+        accept = media_seen[0]
+    return returns, accept, list_key
+
+
+def wrapped_list_key(schema: Schema, spec: PinnedSpec) -> str | None:
+    """``{"total_count": n, "workflow_runs": [...]}`` -> ``"workflow_runs"`` (paginated wrappers)."""
+    props = schema.get("properties") or {}
+    if "total_count" not in props:
+        return None
+    arrays = [k for k, v in props.items() if spec.resolve(v).get("type") == "array"]
+    return arrays[0] if len(arrays) == 1 else None
+
+
+def body_fields(spec: PinnedSpec, schema: Schema) -> list[tuple[str, Schema, bool]] | None:
+    """The fields of an object body as (wire name, schema, required), or None for a ``data=`` body."""
+    schema = spec.resolve(schema)
+    if schema.get("type") not in (None, "object"):
+        return None
+    if "allOf" in schema:
+        merged: list[tuple[str, Schema, bool]] = []
+        for part in schema["allOf"]:
+            fields = body_fields(spec, part)
+            if fields is None:
+                return None
+            merged.extend(fields)
+        return merged
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        per_variant = [body_fields(spec, v) for v in variants]
+        if any(v is None or not v for v in per_variant):
+            return None
+        names: dict[str, list[Schema]] = {}
+        required_everywhere: set[str] | None = None
+        for fields in per_variant:
+            assert fields is not None
+            for name, sub, _ in fields:
+                names.setdefault(name, []).append(sub)
+            req = {name for name, _, r in fields if r}
+            required_everywhere = req if required_everywhere is None else required_everywhere & req
+        return [(n, {"anyOf": subs} if len(subs) > 1 else subs[0], n in (required_everywhere or set())) for n, subs in names.items()]
+    props = schema.get("properties")
+    if not props:
+        return None
+    required = set(schema.get("required", []))
+    return [(name, sub, name in required) for name, sub in props.items()]
+
+
+def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
+    """Pass two: every operation as a :class:`Method`, grouped by namespace."""
+    by_namespace: dict[str, list[Method]] = {}
+    for path, http_method, op, item in operations(spec):
+        op_id = op["operationId"]
+        prefix, _, name = op_id.partition("/")
+        mapper.used_models = set()
+        params = [spec.resolve(p) for p in item.get("parameters", []) + op.get("parameters", [])]
+        taken: set[str] = set()
+        path_params: list[Param] = []
+        for wire in re.findall(r"{([^}]+)}", path):
+            param = next(p for p in params if p["in"] == "path" and p["name"] == wire)
+            kind = "int" if spec.resolve(param["schema"]).get("type") == "integer" else "str"
+            py = snake(wire)
+            taken.add(py)
+            path_params.append(Param(py, wire, kind, True, kind))
+        query_params = []
+        for param in params:
+            if param["in"] != "query":
+                continue
+            py = unique(snake(param["name"]), taken, "query")
+            style = "csv" if param.get("explode") is False else "form"
+            query_params.append(Param(py, param["name"], mapper.input(param["schema"]), bool(param.get("required")), style))
+        body_mode = body_media = None
+        body_params: list[Param] = []
+        body = op.get("requestBody")
+        if body:
+            body = spec.resolve(body)
+            content = body["content"]
+            body_media = next((m for m in content if JSON_MEDIA.match(m)), next(iter(content)))
+            schema = content[body_media].get("schema", {})
+            fields = body_fields(spec, schema) if JSON_MEDIA.match(body_media) else None
+            if fields:
+                body_mode = "fields"
+                for wire, sub, required in fields:
+                    py = unique(snake(wire), taken, "body")
+                    body_params.append(Param(py, wire, mapper.input(sub), required))
+            else:
+                body_mode = "data"
+                annotation = "bytes" if body_media == "application/octet-stream" else mapper.input(schema)
+                body_params.append(Param("data", "", annotation, bool(body.get("required"))))
+        returns, accept, list_key = analyse_responses(spec, mapper, op)
+        exprs = [expr for _, expr in returns] or ["None"]
+        server = (op.get("servers") or [{}])[0].get("url")
+        by_namespace.setdefault(prefix, []).append(Method(
+            name=safe_identifier(snake(name)), operation_id=op_id, http_method=http_method, path=path,
+            summary=op.get("summary", "").strip(), docs_url=op.get("externalDocs", {}).get("url", ""),
+            deprecated=bool(op.get("deprecated")), path_params=path_params, query_params=query_params,
+            body_params=body_params, body_mode=body_mode, body_media=body_media, returns=returns,
+            return_annotation=union(exprs), accept=accept, server=server, list_key=list_key,
+            models=sorted(mapper.used_models),
+        ))
+    namespaces = []
+    for key in sorted(by_namespace):
+        methods = sorted(by_namespace[key], key=lambda m: m.name)
+        names = [m.name for m in methods]
+        if len(set(names)) != len(names):
+            raise SystemExit(f"namespace {key}: duplicate method names")
+        attr = snake(key)
+        ns = Namespace(key, attr, attr, "Async" + pascal(key), pascal(key), methods)
+        assert mapper.layout is not None
+        for method in methods:
+            for cls in method.models:
+                ns.models[cls] = mapper.layout.index[cls]
+            if any("datetime" in p.annotation for p in method.keyword_params):
+                ns.uses_datetime = True
+        ns.models = dict(sorted(ns.models.items()))
+        namespaces.append(ns)
+    return namespaces
+
+
+def unique(name: str, taken: set[str], where: str) -> str:
+    """Keep Python names unique inside one signature: a body field ``name`` beside a path ``name``."""
+    if name in taken or name in ("data",):
+        name = f"{where}_{name}"
+    taken.add(name)
+    return name

@@ -1,0 +1,52 @@
+"""githubapp: a typed, async-first SDK for the GitHub REST API.
+
+    from githubapp import AsyncGitHubClient
+
+    async with AsyncGitHubClient(token="ghp_...") as gh:
+        issue = await gh.issues.create(owner="octocat", repo="hello-world", title="Found a bug")
+
+Public names are imported on first use (PEP 562), so ``import githubapp`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._operation import UNSET as UNSET
+    from .auth import TokenAuth as TokenAuth
+    from .client import AsyncGitHubClient as AsyncGitHubClient
+    from .config import ClientConfig as ClientConfig
+    from .errors import AsyncGitHubAPIError as AsyncGitHubAPIError
+    from .errors import AsyncGitHubRateLimitError as AsyncGitHubRateLimitError
+    from .errors import GitHubError as GitHubError
+    from .sync import GitHubClient as GitHubClient
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "AsyncGitHubClient": ".client",
+    "GitHubClient": ".sync",
+    "ClientConfig": ".config",
+    "TokenAuth": ".auth",
+    "UNSET": "._operation",
+    "GitHubError": ".errors",
+    "AsyncGitHubAPIError": ".errors",
+    "AsyncGitHubRateLimitError": ".errors",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,116 @@
+"""``ClientConfig``: every client setting in one frozen, validated object.
+
+Build it from keywords, from a mapping (a web app's ``config``) or from ``GITHUBAPP_CLIENT_*``
+environment variables; a bad value fails at construction, naming the key and the value::
+
+    config = ClientConfig(timeout=10, validation="strict")
+    config = ClientConfig.from_env()                       # GITHUBAPP_CLIENT_TIMEOUT=10 ...
+    config = ClientConfig.from_mapping(app.config)          # same keys, same names
+    gh = AsyncGitHubClient(token="...", config=config)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+
+__all__ = ["ClientConfig", "ConfigError", "DEFAULT_BASE_URL", "API_VERSION", "ENV_PREFIX"]
+
+DEFAULT_BASE_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+ENV_PREFIX = "GITHUBAPP_CLIENT_"
+
+Validation = Literal["lenient", "strict"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Settings shared by :class:`~githubapp.AsyncGitHubClient` and :class:`~githubapp.GitHubClient`.
+
+    ``validation``: ``"lenient"`` (default) keeps payloads that drift from the spec and reports
+    them once; ``"strict"`` raises :class:`~githubapp.errors.ResponseValidationError` instead.
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    pool_size: int = 10
+    keepalive_expiry: float = 5.0
+    user_agent: str = "githubapp-python"
+    api_version: str = API_VERSION
+    validation: Validation = "lenient"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = _KINDS[f.name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif not isinstance(value, kind) or isinstance(value, bool):
+                raise ConfigError(f"{f.name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url: must start with http:// or https://, got {self.base_url!r}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        for name in ("timeout", "keepalive_expiry"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be > 0, got {getattr(self, name)!r}")
+        if self.pool_size < 1:
+            raise ConfigError(f"pool_size: must be >= 1, got {self.pool_size!r}")
+        if self.validation not in get_args(Validation):
+            raise ConfigError(f"validation: must be one of {get_args(Validation)}, got {self.validation!r}")
+
+    def replace(self, **changes: Any) -> ClientConfig:
+        """A copy with ``changes`` applied (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown client setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], **overrides: Any) -> ClientConfig:
+        """Read ``GITHUBAPP_CLIENT_<NAME>`` keys (strings are parsed) from ``mapping``."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = ENV_PREFIX + f.name.upper()
+            if key in mapping:
+                values[f.name] = _parse(key, _KINDS[f.name], mapping[key])
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ClientConfig:
+        """Read ``GITHUBAPP_CLIENT_<NAME>`` environment variables."""
+        return cls.from_mapping(os.environ, **overrides)
+
+
+_KINDS: dict[str, type] = {
+    "base_url": str,
+    "timeout": float,
+    "pool_size": int,
+    "keepalive_expiry": float,
+    "user_agent": str,
+    "api_version": str,
+    "validation": str,
+}
+
+
+def _parse(key: str, kind: type, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return kind(raw.strip()) if kind is not str else raw
+    except ValueError:
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {raw!r}") from None
