@@ -149,7 +149,7 @@ def split(source: str, metadata: dict[str, Any]) -> ModelLayout:
             for name in members[component]:
                 layout.index[name] = module
 
-    for number, group in enumerate(groups):
+    for number in range(len(groups)):
         module = module_names[number]
         names = [n for n in classes if group_of[class_component[n]] == number]
         used = set().union(*(uses[n] for n in names))

@@ -54,7 +54,7 @@ def nullable(schema: Schema) -> bool:
 
 def is_object_model(schema: Schema) -> bool:
     """Inline schemas that get a generated model: objects with properties, and allOf compositions."""
-    return bool(schema.get("properties")) or "allOf" in schema and len(schema["allOf"]) > 1
+    return bool(schema.get("properties")) or ("allOf" in schema and len(schema["allOf"]) > 1)
 
 
 class TypeMapper:

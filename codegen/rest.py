@@ -218,7 +218,7 @@ def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
         if len(set(names)) != len(names):
             raise SystemExit(f"namespace {key}: duplicate method names")
         attr = snake(key)
-        ns = Namespace(key, attr, attr, "Async" + pascal(key), pascal(key), methods)
+        ns = Namespace(key, attr, attr, f"Async{pascal(key)}Api", f"{pascal(key)}Api", methods)
         assert mapper.layout is not None
         for method in methods:
             for cls in method.models:

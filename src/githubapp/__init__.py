@@ -36,7 +36,16 @@ _LAZY: dict[str, str] = {
     "AsyncGitHubRateLimitError": ".errors",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AsyncGitHubAPIError",
+    "AsyncGitHubClient",
+    "AsyncGitHubRateLimitError",
+    "ClientConfig",
+    "GitHubClient",
+    "GitHubError",
+    "TokenAuth",
+    "UNSET",
+]
 
 
 def __getattr__(name: str) -> Any:

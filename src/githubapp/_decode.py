@@ -69,7 +69,7 @@ def decode_value(tp: Any, value: Any, context: str, *, strict: bool = False) -> 
 
 def tolerant(tp: Any, value: Any) -> Any:
     """Validate what matches ``tp``; keep what does not as sent (recursively)."""
-    if tp is Any or tp is None and value is None:
+    if tp is Any or (tp is None and value is None):
         return value
     try:
         return adapter_for(tp).validate_python(value)

@@ -56,8 +56,22 @@ _TYPE_NAMESPACE: dict[str, Any] = {"Any": Any, "Literal": Literal, "None": None}
 class Operation:
     """One REST operation, as the generator describes it (see ``templates/rest_namespace.py.j2``)."""
 
-    __slots__ = ("operation_id", "method", "template", "path", "query", "body", "body_mode", "body_media",
-                 "returns", "models", "accept", "server", "list_key", "_types")
+    __slots__ = (
+        "_types",
+        "accept",
+        "body",
+        "body_media",
+        "body_mode",
+        "list_key",
+        "method",
+        "models",
+        "operation_id",
+        "path",
+        "query",
+        "returns",
+        "server",
+        "template",
+    )
 
     def __init__(
         self,
@@ -108,7 +122,7 @@ class Operation:
             namespace = dict(_TYPE_NAMESPACE)
             for cls, module in self.models:
                 namespace[cls] = getattr(importlib.import_module(f"githubapp.models.{module}"), cls)
-            types = self._types = {code: eval(expr, namespace) for code, expr in self.returns}  # noqa: S307 - generated
+            types = self._types = {code: eval(expr, namespace) for code, expr in self.returns}
         if status in types:
             return types[status]
         return next(iter(types.values()), None)
@@ -271,6 +285,7 @@ def operation_of(method: Any) -> Operation:
     owner = getattr(method, "__self__", None)
     ops = getattr(owner, "_operations", None)
     name = getattr(method, "__name__", None)
-    if not isinstance(ops, dict) or name not in ops:
+    op = ops.get(name) if isinstance(ops, dict) else None
+    if not isinstance(op, Operation):
         raise TypeError(f"expected a generated API method such as gh.issues.list_for_repo, got {method!r}")
-    return ops[name]
+    return op

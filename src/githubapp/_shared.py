@@ -142,7 +142,7 @@ def next_link(headers: Mapping[str, str], base_url: str) -> str | None:
         if rel.strip() == "next":
             if _origin(url) != _origin(base_url):
                 raise GitHubError(f"pagination link {url!r} leaves {_origin(base_url)}; not following it with your credentials")
-            return url
+            return str(url)
     return None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 
@@ -148,7 +148,14 @@ class AsyncGitHubClient(AsyncNamespaces):
         """``issues.update`` with the given fields."""
         return await self.issues.update(owner, repo, issue_number, **fields)
 
-    async def close_issue(self, owner: str, repo: str, issue_number: int, *, state_reason: str = UNSET) -> Issue:
+    async def close_issue(
+        self,
+        owner: str,
+        repo: str,
+        issue_number: int,
+        *,
+        state_reason: Literal["completed", "not_planned", "duplicate"] | None = UNSET,
+    ) -> Issue:
         """Close an issue: ``issues.update(state="closed")``."""
         return await self.issues.update(owner, repo, issue_number, state="closed", state_reason=state_reason)
 

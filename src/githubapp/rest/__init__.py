@@ -7,109 +7,109 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .actions import AsyncActions, Actions
-    from .activity import AsyncActivity, Activity
-    from .agent_tasks import AsyncAgentTasks, AgentTasks
-    from .agents import AsyncAgents, Agents
-    from .api_insights import AsyncApiInsights, ApiInsights
-    from .apps import AsyncApps, Apps
-    from .billing import AsyncBilling, Billing
-    from .campaigns import AsyncCampaigns, Campaigns
-    from .checks import AsyncChecks, Checks
-    from .classroom import AsyncClassroom, Classroom
-    from .code_quality import AsyncCodeQuality, CodeQuality
-    from .code_scanning import AsyncCodeScanning, CodeScanning
-    from .code_security import AsyncCodeSecurity, CodeSecurity
-    from .codes_of_conduct import AsyncCodesOfConduct, CodesOfConduct
-    from .codespaces import AsyncCodespaces, Codespaces
-    from .copilot import AsyncCopilot, Copilot
-    from .copilot_spaces import AsyncCopilotSpaces, CopilotSpaces
-    from .credentials import AsyncCredentials, Credentials
-    from .dependabot import AsyncDependabot, Dependabot
-    from .dependency_graph import AsyncDependencyGraph, DependencyGraph
-    from .emojis import AsyncEmojis, Emojis
-    from .enterprise_team_memberships import AsyncEnterpriseTeamMemberships, EnterpriseTeamMemberships
-    from .enterprise_team_organizations import AsyncEnterpriseTeamOrganizations, EnterpriseTeamOrganizations
-    from .enterprise_teams import AsyncEnterpriseTeams, EnterpriseTeams
-    from .gists import AsyncGists, Gists
-    from .git import AsyncGit, Git
-    from .gitignore import AsyncGitignore, Gitignore
-    from .hosted_compute import AsyncHostedCompute, HostedCompute
-    from .interactions import AsyncInteractions, Interactions
-    from .issues import AsyncIssues, Issues
-    from .licenses import AsyncLicenses, Licenses
-    from .markdown import AsyncMarkdown, Markdown
-    from .meta import AsyncMeta, Meta
-    from .migrations import AsyncMigrations, Migrations
-    from .oidc import AsyncOidc, Oidc
-    from .orgs import AsyncOrgs, Orgs
-    from .packages import AsyncPackages, Packages
-    from .private_registries import AsyncPrivateRegistries, PrivateRegistries
-    from .projects import AsyncProjects, Projects
-    from .pull_request_stacks import AsyncPullRequestStacks, PullRequestStacks
-    from .pulls import AsyncPulls, Pulls
-    from .rate_limit import AsyncRateLimit, RateLimit
-    from .reactions import AsyncReactions, Reactions
-    from .repos import AsyncRepos, Repos
-    from .search import AsyncSearch, Search
-    from .secret_scanning import AsyncSecretScanning, SecretScanning
-    from .security_advisories import AsyncSecurityAdvisories, SecurityAdvisories
-    from .teams import AsyncTeams, Teams
-    from .users import AsyncUsers, Users
+    from .actions import AsyncActionsApi, ActionsApi
+    from .activity import AsyncActivityApi, ActivityApi
+    from .agent_tasks import AsyncAgentTasksApi, AgentTasksApi
+    from .agents import AsyncAgentsApi, AgentsApi
+    from .api_insights import AsyncApiInsightsApi, ApiInsightsApi
+    from .apps import AsyncAppsApi, AppsApi
+    from .billing import AsyncBillingApi, BillingApi
+    from .campaigns import AsyncCampaignsApi, CampaignsApi
+    from .checks import AsyncChecksApi, ChecksApi
+    from .classroom import AsyncClassroomApi, ClassroomApi
+    from .code_quality import AsyncCodeQualityApi, CodeQualityApi
+    from .code_scanning import AsyncCodeScanningApi, CodeScanningApi
+    from .code_security import AsyncCodeSecurityApi, CodeSecurityApi
+    from .codes_of_conduct import AsyncCodesOfConductApi, CodesOfConductApi
+    from .codespaces import AsyncCodespacesApi, CodespacesApi
+    from .copilot import AsyncCopilotApi, CopilotApi
+    from .copilot_spaces import AsyncCopilotSpacesApi, CopilotSpacesApi
+    from .credentials import AsyncCredentialsApi, CredentialsApi
+    from .dependabot import AsyncDependabotApi, DependabotApi
+    from .dependency_graph import AsyncDependencyGraphApi, DependencyGraphApi
+    from .emojis import AsyncEmojisApi, EmojisApi
+    from .enterprise_team_memberships import AsyncEnterpriseTeamMembershipsApi, EnterpriseTeamMembershipsApi
+    from .enterprise_team_organizations import AsyncEnterpriseTeamOrganizationsApi, EnterpriseTeamOrganizationsApi
+    from .enterprise_teams import AsyncEnterpriseTeamsApi, EnterpriseTeamsApi
+    from .gists import AsyncGistsApi, GistsApi
+    from .git import AsyncGitApi, GitApi
+    from .gitignore import AsyncGitignoreApi, GitignoreApi
+    from .hosted_compute import AsyncHostedComputeApi, HostedComputeApi
+    from .interactions import AsyncInteractionsApi, InteractionsApi
+    from .issues import AsyncIssuesApi, IssuesApi
+    from .licenses import AsyncLicensesApi, LicensesApi
+    from .markdown import AsyncMarkdownApi, MarkdownApi
+    from .meta import AsyncMetaApi, MetaApi
+    from .migrations import AsyncMigrationsApi, MigrationsApi
+    from .oidc import AsyncOidcApi, OidcApi
+    from .orgs import AsyncOrgsApi, OrgsApi
+    from .packages import AsyncPackagesApi, PackagesApi
+    from .private_registries import AsyncPrivateRegistriesApi, PrivateRegistriesApi
+    from .projects import AsyncProjectsApi, ProjectsApi
+    from .pull_request_stacks import AsyncPullRequestStacksApi, PullRequestStacksApi
+    from .pulls import AsyncPullsApi, PullsApi
+    from .rate_limit import AsyncRateLimitApi, RateLimitApi
+    from .reactions import AsyncReactionsApi, ReactionsApi
+    from .repos import AsyncReposApi, ReposApi
+    from .search import AsyncSearchApi, SearchApi
+    from .secret_scanning import AsyncSecretScanningApi, SecretScanningApi
+    from .security_advisories import AsyncSecurityAdvisoriesApi, SecurityAdvisoriesApi
+    from .teams import AsyncTeamsApi, TeamsApi
+    from .users import AsyncUsersApi, UsersApi
 
 __all__ = ["AsyncNamespaces", "SyncNamespaces", "NAMESPACES"]
 
 #: client attribute -> (module, async class, sync class)
 NAMESPACES: dict[str, tuple[str, str, str]] = {
-    "actions": ("actions", "AsyncActions", "Actions"),
-    "activity": ("activity", "AsyncActivity", "Activity"),
-    "agent_tasks": ("agent_tasks", "AsyncAgentTasks", "AgentTasks"),
-    "agents": ("agents", "AsyncAgents", "Agents"),
-    "api_insights": ("api_insights", "AsyncApiInsights", "ApiInsights"),
-    "apps": ("apps", "AsyncApps", "Apps"),
-    "billing": ("billing", "AsyncBilling", "Billing"),
-    "campaigns": ("campaigns", "AsyncCampaigns", "Campaigns"),
-    "checks": ("checks", "AsyncChecks", "Checks"),
-    "classroom": ("classroom", "AsyncClassroom", "Classroom"),
-    "code_quality": ("code_quality", "AsyncCodeQuality", "CodeQuality"),
-    "code_scanning": ("code_scanning", "AsyncCodeScanning", "CodeScanning"),
-    "code_security": ("code_security", "AsyncCodeSecurity", "CodeSecurity"),
-    "codes_of_conduct": ("codes_of_conduct", "AsyncCodesOfConduct", "CodesOfConduct"),
-    "codespaces": ("codespaces", "AsyncCodespaces", "Codespaces"),
-    "copilot": ("copilot", "AsyncCopilot", "Copilot"),
-    "copilot_spaces": ("copilot_spaces", "AsyncCopilotSpaces", "CopilotSpaces"),
-    "credentials": ("credentials", "AsyncCredentials", "Credentials"),
-    "dependabot": ("dependabot", "AsyncDependabot", "Dependabot"),
-    "dependency_graph": ("dependency_graph", "AsyncDependencyGraph", "DependencyGraph"),
-    "emojis": ("emojis", "AsyncEmojis", "Emojis"),
-    "enterprise_team_memberships": ("enterprise_team_memberships", "AsyncEnterpriseTeamMemberships", "EnterpriseTeamMemberships"),
-    "enterprise_team_organizations": ("enterprise_team_organizations", "AsyncEnterpriseTeamOrganizations", "EnterpriseTeamOrganizations"),
-    "enterprise_teams": ("enterprise_teams", "AsyncEnterpriseTeams", "EnterpriseTeams"),
-    "gists": ("gists", "AsyncGists", "Gists"),
-    "git": ("git", "AsyncGit", "Git"),
-    "gitignore": ("gitignore", "AsyncGitignore", "Gitignore"),
-    "hosted_compute": ("hosted_compute", "AsyncHostedCompute", "HostedCompute"),
-    "interactions": ("interactions", "AsyncInteractions", "Interactions"),
-    "issues": ("issues", "AsyncIssues", "Issues"),
-    "licenses": ("licenses", "AsyncLicenses", "Licenses"),
-    "markdown": ("markdown", "AsyncMarkdown", "Markdown"),
-    "meta": ("meta", "AsyncMeta", "Meta"),
-    "migrations": ("migrations", "AsyncMigrations", "Migrations"),
-    "oidc": ("oidc", "AsyncOidc", "Oidc"),
-    "orgs": ("orgs", "AsyncOrgs", "Orgs"),
-    "packages": ("packages", "AsyncPackages", "Packages"),
-    "private_registries": ("private_registries", "AsyncPrivateRegistries", "PrivateRegistries"),
-    "projects": ("projects", "AsyncProjects", "Projects"),
-    "pull_request_stacks": ("pull_request_stacks", "AsyncPullRequestStacks", "PullRequestStacks"),
-    "pulls": ("pulls", "AsyncPulls", "Pulls"),
-    "rate_limit": ("rate_limit", "AsyncRateLimit", "RateLimit"),
-    "reactions": ("reactions", "AsyncReactions", "Reactions"),
-    "repos": ("repos", "AsyncRepos", "Repos"),
-    "search": ("search", "AsyncSearch", "Search"),
-    "secret_scanning": ("secret_scanning", "AsyncSecretScanning", "SecretScanning"),
-    "security_advisories": ("security_advisories", "AsyncSecurityAdvisories", "SecurityAdvisories"),
-    "teams": ("teams", "AsyncTeams", "Teams"),
-    "users": ("users", "AsyncUsers", "Users"),
+    "actions": ("actions", "AsyncActionsApi", "ActionsApi"),
+    "activity": ("activity", "AsyncActivityApi", "ActivityApi"),
+    "agent_tasks": ("agent_tasks", "AsyncAgentTasksApi", "AgentTasksApi"),
+    "agents": ("agents", "AsyncAgentsApi", "AgentsApi"),
+    "api_insights": ("api_insights", "AsyncApiInsightsApi", "ApiInsightsApi"),
+    "apps": ("apps", "AsyncAppsApi", "AppsApi"),
+    "billing": ("billing", "AsyncBillingApi", "BillingApi"),
+    "campaigns": ("campaigns", "AsyncCampaignsApi", "CampaignsApi"),
+    "checks": ("checks", "AsyncChecksApi", "ChecksApi"),
+    "classroom": ("classroom", "AsyncClassroomApi", "ClassroomApi"),
+    "code_quality": ("code_quality", "AsyncCodeQualityApi", "CodeQualityApi"),
+    "code_scanning": ("code_scanning", "AsyncCodeScanningApi", "CodeScanningApi"),
+    "code_security": ("code_security", "AsyncCodeSecurityApi", "CodeSecurityApi"),
+    "codes_of_conduct": ("codes_of_conduct", "AsyncCodesOfConductApi", "CodesOfConductApi"),
+    "codespaces": ("codespaces", "AsyncCodespacesApi", "CodespacesApi"),
+    "copilot": ("copilot", "AsyncCopilotApi", "CopilotApi"),
+    "copilot_spaces": ("copilot_spaces", "AsyncCopilotSpacesApi", "CopilotSpacesApi"),
+    "credentials": ("credentials", "AsyncCredentialsApi", "CredentialsApi"),
+    "dependabot": ("dependabot", "AsyncDependabotApi", "DependabotApi"),
+    "dependency_graph": ("dependency_graph", "AsyncDependencyGraphApi", "DependencyGraphApi"),
+    "emojis": ("emojis", "AsyncEmojisApi", "EmojisApi"),
+    "enterprise_team_memberships": ("enterprise_team_memberships", "AsyncEnterpriseTeamMembershipsApi", "EnterpriseTeamMembershipsApi"),
+    "enterprise_team_organizations": ("enterprise_team_organizations", "AsyncEnterpriseTeamOrganizationsApi", "EnterpriseTeamOrganizationsApi"),
+    "enterprise_teams": ("enterprise_teams", "AsyncEnterpriseTeamsApi", "EnterpriseTeamsApi"),
+    "gists": ("gists", "AsyncGistsApi", "GistsApi"),
+    "git": ("git", "AsyncGitApi", "GitApi"),
+    "gitignore": ("gitignore", "AsyncGitignoreApi", "GitignoreApi"),
+    "hosted_compute": ("hosted_compute", "AsyncHostedComputeApi", "HostedComputeApi"),
+    "interactions": ("interactions", "AsyncInteractionsApi", "InteractionsApi"),
+    "issues": ("issues", "AsyncIssuesApi", "IssuesApi"),
+    "licenses": ("licenses", "AsyncLicensesApi", "LicensesApi"),
+    "markdown": ("markdown", "AsyncMarkdownApi", "MarkdownApi"),
+    "meta": ("meta", "AsyncMetaApi", "MetaApi"),
+    "migrations": ("migrations", "AsyncMigrationsApi", "MigrationsApi"),
+    "oidc": ("oidc", "AsyncOidcApi", "OidcApi"),
+    "orgs": ("orgs", "AsyncOrgsApi", "OrgsApi"),
+    "packages": ("packages", "AsyncPackagesApi", "PackagesApi"),
+    "private_registries": ("private_registries", "AsyncPrivateRegistriesApi", "PrivateRegistriesApi"),
+    "projects": ("projects", "AsyncProjectsApi", "ProjectsApi"),
+    "pull_request_stacks": ("pull_request_stacks", "AsyncPullRequestStacksApi", "PullRequestStacksApi"),
+    "pulls": ("pulls", "AsyncPullsApi", "PullsApi"),
+    "rate_limit": ("rate_limit", "AsyncRateLimitApi", "RateLimitApi"),
+    "reactions": ("reactions", "AsyncReactionsApi", "ReactionsApi"),
+    "repos": ("repos", "AsyncReposApi", "ReposApi"),
+    "search": ("search", "AsyncSearchApi", "SearchApi"),
+    "secret_scanning": ("secret_scanning", "AsyncSecretScanningApi", "SecretScanningApi"),
+    "security_advisories": ("security_advisories", "AsyncSecurityAdvisoriesApi", "SecurityAdvisoriesApi"),
+    "teams": ("teams", "AsyncTeamsApi", "TeamsApi"),
+    "users": ("users", "AsyncUsersApi", "UsersApi"),
 }
 
 
@@ -117,691 +117,691 @@ class AsyncNamespaces:
     """Mixin giving a client one lazily imported attribute per REST namespace."""
 
     @cached_property
-    def actions(self) -> AsyncActions:
+    def actions(self) -> AsyncActionsApi:
         """``actions`` operations (187)."""
-        from .actions import AsyncActions
+        from .actions import AsyncActionsApi
 
-        return AsyncActions(self)  # type: ignore[arg-type]
+        return AsyncActionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def activity(self) -> AsyncActivity:
+    def activity(self) -> AsyncActivityApi:
         """``activity`` operations (33)."""
-        from .activity import AsyncActivity
+        from .activity import AsyncActivityApi
 
-        return AsyncActivity(self)  # type: ignore[arg-type]
+        return AsyncActivityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def agent_tasks(self) -> AsyncAgentTasks:
+    def agent_tasks(self) -> AsyncAgentTasksApi:
         """``agent-tasks`` operations (5)."""
-        from .agent_tasks import AsyncAgentTasks
+        from .agent_tasks import AsyncAgentTasksApi
 
-        return AsyncAgentTasks(self)  # type: ignore[arg-type]
+        return AsyncAgentTasksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def agents(self) -> AsyncAgents:
+    def agents(self) -> AsyncAgentsApi:
         """``agents`` operations (30)."""
-        from .agents import AsyncAgents
+        from .agents import AsyncAgentsApi
 
-        return AsyncAgents(self)  # type: ignore[arg-type]
+        return AsyncAgentsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def api_insights(self) -> AsyncApiInsights:
+    def api_insights(self) -> AsyncApiInsightsApi:
         """``api-insights`` operations (9)."""
-        from .api_insights import AsyncApiInsights
+        from .api_insights import AsyncApiInsightsApi
 
-        return AsyncApiInsights(self)  # type: ignore[arg-type]
+        return AsyncApiInsightsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def apps(self) -> AsyncApps:
+    def apps(self) -> AsyncAppsApi:
         """``apps`` operations (37)."""
-        from .apps import AsyncApps
+        from .apps import AsyncAppsApi
 
-        return AsyncApps(self)  # type: ignore[arg-type]
+        return AsyncAppsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def billing(self) -> AsyncBilling:
+    def billing(self) -> AsyncBillingApi:
         """``billing`` operations (13)."""
-        from .billing import AsyncBilling
+        from .billing import AsyncBillingApi
 
-        return AsyncBilling(self)  # type: ignore[arg-type]
+        return AsyncBillingApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def campaigns(self) -> AsyncCampaigns:
+    def campaigns(self) -> AsyncCampaignsApi:
         """``campaigns`` operations (5)."""
-        from .campaigns import AsyncCampaigns
+        from .campaigns import AsyncCampaignsApi
 
-        return AsyncCampaigns(self)  # type: ignore[arg-type]
+        return AsyncCampaignsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def checks(self) -> AsyncChecks:
+    def checks(self) -> AsyncChecksApi:
         """``checks`` operations (12)."""
-        from .checks import AsyncChecks
+        from .checks import AsyncChecksApi
 
-        return AsyncChecks(self)  # type: ignore[arg-type]
+        return AsyncChecksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def classroom(self) -> AsyncClassroom:
+    def classroom(self) -> AsyncClassroomApi:
         """``classroom`` operations (6)."""
-        from .classroom import AsyncClassroom
+        from .classroom import AsyncClassroomApi
 
-        return AsyncClassroom(self)  # type: ignore[arg-type]
+        return AsyncClassroomApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_quality(self) -> AsyncCodeQuality:
+    def code_quality(self) -> AsyncCodeQualityApi:
         """``code-quality`` operations (4)."""
-        from .code_quality import AsyncCodeQuality
+        from .code_quality import AsyncCodeQualityApi
 
-        return AsyncCodeQuality(self)  # type: ignore[arg-type]
+        return AsyncCodeQualityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_scanning(self) -> AsyncCodeScanning:
+    def code_scanning(self) -> AsyncCodeScanningApi:
         """``code-scanning`` operations (21)."""
-        from .code_scanning import AsyncCodeScanning
+        from .code_scanning import AsyncCodeScanningApi
 
-        return AsyncCodeScanning(self)  # type: ignore[arg-type]
+        return AsyncCodeScanningApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_security(self) -> AsyncCodeSecurity:
+    def code_security(self) -> AsyncCodeSecurityApi:
         """``code-security`` operations (20)."""
-        from .code_security import AsyncCodeSecurity
+        from .code_security import AsyncCodeSecurityApi
 
-        return AsyncCodeSecurity(self)  # type: ignore[arg-type]
+        return AsyncCodeSecurityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def codes_of_conduct(self) -> AsyncCodesOfConduct:
+    def codes_of_conduct(self) -> AsyncCodesOfConductApi:
         """``codes-of-conduct`` operations (2)."""
-        from .codes_of_conduct import AsyncCodesOfConduct
+        from .codes_of_conduct import AsyncCodesOfConductApi
 
-        return AsyncCodesOfConduct(self)  # type: ignore[arg-type]
+        return AsyncCodesOfConductApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def codespaces(self) -> AsyncCodespaces:
+    def codespaces(self) -> AsyncCodespacesApi:
         """``codespaces`` operations (48)."""
-        from .codespaces import AsyncCodespaces
+        from .codespaces import AsyncCodespacesApi
 
-        return AsyncCodespaces(self)  # type: ignore[arg-type]
+        return AsyncCodespacesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def copilot(self) -> AsyncCopilot:
+    def copilot(self) -> AsyncCopilotApi:
         """``copilot`` operations (31)."""
-        from .copilot import AsyncCopilot
+        from .copilot import AsyncCopilotApi
 
-        return AsyncCopilot(self)  # type: ignore[arg-type]
+        return AsyncCopilotApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def copilot_spaces(self) -> AsyncCopilotSpaces:
+    def copilot_spaces(self) -> AsyncCopilotSpacesApi:
         """``copilot-spaces`` operations (28)."""
-        from .copilot_spaces import AsyncCopilotSpaces
+        from .copilot_spaces import AsyncCopilotSpacesApi
 
-        return AsyncCopilotSpaces(self)  # type: ignore[arg-type]
+        return AsyncCopilotSpacesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def credentials(self) -> AsyncCredentials:
+    def credentials(self) -> AsyncCredentialsApi:
         """``credentials`` operations (1)."""
-        from .credentials import AsyncCredentials
+        from .credentials import AsyncCredentialsApi
 
-        return AsyncCredentials(self)  # type: ignore[arg-type]
+        return AsyncCredentialsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def dependabot(self) -> AsyncDependabot:
+    def dependabot(self) -> AsyncDependabotApi:
         """``dependabot`` operations (25)."""
-        from .dependabot import AsyncDependabot
+        from .dependabot import AsyncDependabotApi
 
-        return AsyncDependabot(self)  # type: ignore[arg-type]
+        return AsyncDependabotApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def dependency_graph(self) -> AsyncDependencyGraph:
+    def dependency_graph(self) -> AsyncDependencyGraphApi:
         """``dependency-graph`` operations (5)."""
-        from .dependency_graph import AsyncDependencyGraph
+        from .dependency_graph import AsyncDependencyGraphApi
 
-        return AsyncDependencyGraph(self)  # type: ignore[arg-type]
+        return AsyncDependencyGraphApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def emojis(self) -> AsyncEmojis:
+    def emojis(self) -> AsyncEmojisApi:
         """``emojis`` operations (1)."""
-        from .emojis import AsyncEmojis
+        from .emojis import AsyncEmojisApi
 
-        return AsyncEmojis(self)  # type: ignore[arg-type]
+        return AsyncEmojisApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_team_memberships(self) -> AsyncEnterpriseTeamMemberships:
+    def enterprise_team_memberships(self) -> AsyncEnterpriseTeamMembershipsApi:
         """``enterprise-team-memberships`` operations (6)."""
-        from .enterprise_team_memberships import AsyncEnterpriseTeamMemberships
+        from .enterprise_team_memberships import AsyncEnterpriseTeamMembershipsApi
 
-        return AsyncEnterpriseTeamMemberships(self)  # type: ignore[arg-type]
+        return AsyncEnterpriseTeamMembershipsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_team_organizations(self) -> AsyncEnterpriseTeamOrganizations:
+    def enterprise_team_organizations(self) -> AsyncEnterpriseTeamOrganizationsApi:
         """``enterprise-team-organizations`` operations (6)."""
-        from .enterprise_team_organizations import AsyncEnterpriseTeamOrganizations
+        from .enterprise_team_organizations import AsyncEnterpriseTeamOrganizationsApi
 
-        return AsyncEnterpriseTeamOrganizations(self)  # type: ignore[arg-type]
+        return AsyncEnterpriseTeamOrganizationsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_teams(self) -> AsyncEnterpriseTeams:
+    def enterprise_teams(self) -> AsyncEnterpriseTeamsApi:
         """``enterprise-teams`` operations (5)."""
-        from .enterprise_teams import AsyncEnterpriseTeams
+        from .enterprise_teams import AsyncEnterpriseTeamsApi
 
-        return AsyncEnterpriseTeams(self)  # type: ignore[arg-type]
+        return AsyncEnterpriseTeamsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def gists(self) -> AsyncGists:
+    def gists(self) -> AsyncGistsApi:
         """``gists`` operations (20)."""
-        from .gists import AsyncGists
+        from .gists import AsyncGistsApi
 
-        return AsyncGists(self)  # type: ignore[arg-type]
+        return AsyncGistsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def git(self) -> AsyncGit:
+    def git(self) -> AsyncGitApi:
         """``git`` operations (13)."""
-        from .git import AsyncGit
+        from .git import AsyncGitApi
 
-        return AsyncGit(self)  # type: ignore[arg-type]
+        return AsyncGitApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def gitignore(self) -> AsyncGitignore:
+    def gitignore(self) -> AsyncGitignoreApi:
         """``gitignore`` operations (2)."""
-        from .gitignore import AsyncGitignore
+        from .gitignore import AsyncGitignoreApi
 
-        return AsyncGitignore(self)  # type: ignore[arg-type]
+        return AsyncGitignoreApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def hosted_compute(self) -> AsyncHostedCompute:
+    def hosted_compute(self) -> AsyncHostedComputeApi:
         """``hosted-compute`` operations (6)."""
-        from .hosted_compute import AsyncHostedCompute
+        from .hosted_compute import AsyncHostedComputeApi
 
-        return AsyncHostedCompute(self)  # type: ignore[arg-type]
+        return AsyncHostedComputeApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def interactions(self) -> AsyncInteractions:
+    def interactions(self) -> AsyncInteractionsApi:
         """``interactions`` operations (16)."""
-        from .interactions import AsyncInteractions
+        from .interactions import AsyncInteractionsApi
 
-        return AsyncInteractions(self)  # type: ignore[arg-type]
+        return AsyncInteractionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def issues(self) -> AsyncIssues:
+    def issues(self) -> AsyncIssuesApi:
         """``issues`` operations (58)."""
-        from .issues import AsyncIssues
+        from .issues import AsyncIssuesApi
 
-        return AsyncIssues(self)  # type: ignore[arg-type]
+        return AsyncIssuesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def licenses(self) -> AsyncLicenses:
+    def licenses(self) -> AsyncLicensesApi:
         """``licenses`` operations (3)."""
-        from .licenses import AsyncLicenses
+        from .licenses import AsyncLicensesApi
 
-        return AsyncLicenses(self)  # type: ignore[arg-type]
+        return AsyncLicensesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def markdown(self) -> AsyncMarkdown:
+    def markdown(self) -> AsyncMarkdownApi:
         """``markdown`` operations (2)."""
-        from .markdown import AsyncMarkdown
+        from .markdown import AsyncMarkdownApi
 
-        return AsyncMarkdown(self)  # type: ignore[arg-type]
+        return AsyncMarkdownApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def meta(self) -> AsyncMeta:
+    def meta(self) -> AsyncMetaApi:
         """``meta`` operations (5)."""
-        from .meta import AsyncMeta
+        from .meta import AsyncMetaApi
 
-        return AsyncMeta(self)  # type: ignore[arg-type]
+        return AsyncMetaApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def migrations(self) -> AsyncMigrations:
+    def migrations(self) -> AsyncMigrationsApi:
         """``migrations`` operations (22)."""
-        from .migrations import AsyncMigrations
+        from .migrations import AsyncMigrationsApi
 
-        return AsyncMigrations(self)  # type: ignore[arg-type]
+        return AsyncMigrationsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def oidc(self) -> AsyncOidc:
+    def oidc(self) -> AsyncOidcApi:
         """``oidc`` operations (8)."""
-        from .oidc import AsyncOidc
+        from .oidc import AsyncOidcApi
 
-        return AsyncOidc(self)  # type: ignore[arg-type]
+        return AsyncOidcApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def orgs(self) -> AsyncOrgs:
+    def orgs(self) -> AsyncOrgsApi:
         """``orgs`` operations (102)."""
-        from .orgs import AsyncOrgs
+        from .orgs import AsyncOrgsApi
 
-        return AsyncOrgs(self)  # type: ignore[arg-type]
+        return AsyncOrgsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def packages(self) -> AsyncPackages:
+    def packages(self) -> AsyncPackagesApi:
         """``packages`` operations (27)."""
-        from .packages import AsyncPackages
+        from .packages import AsyncPackagesApi
 
-        return AsyncPackages(self)  # type: ignore[arg-type]
+        return AsyncPackagesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def private_registries(self) -> AsyncPrivateRegistries:
+    def private_registries(self) -> AsyncPrivateRegistriesApi:
         """``private-registries`` operations (6)."""
-        from .private_registries import AsyncPrivateRegistries
+        from .private_registries import AsyncPrivateRegistriesApi
 
-        return AsyncPrivateRegistries(self)  # type: ignore[arg-type]
+        return AsyncPrivateRegistriesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def projects(self) -> AsyncProjects:
+    def projects(self) -> AsyncProjectsApi:
         """``projects`` operations (26)."""
-        from .projects import AsyncProjects
+        from .projects import AsyncProjectsApi
 
-        return AsyncProjects(self)  # type: ignore[arg-type]
+        return AsyncProjectsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def pull_request_stacks(self) -> AsyncPullRequestStacks:
+    def pull_request_stacks(self) -> AsyncPullRequestStacksApi:
         """``pull-request-stacks`` operations (5)."""
-        from .pull_request_stacks import AsyncPullRequestStacks
+        from .pull_request_stacks import AsyncPullRequestStacksApi
 
-        return AsyncPullRequestStacks(self)  # type: ignore[arg-type]
+        return AsyncPullRequestStacksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def pulls(self) -> AsyncPulls:
+    def pulls(self) -> AsyncPullsApi:
         """``pulls`` operations (29)."""
-        from .pulls import AsyncPulls
+        from .pulls import AsyncPullsApi
 
-        return AsyncPulls(self)  # type: ignore[arg-type]
+        return AsyncPullsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def rate_limit(self) -> AsyncRateLimit:
+    def rate_limit(self) -> AsyncRateLimitApi:
         """``rate-limit`` operations (1)."""
-        from .rate_limit import AsyncRateLimit
+        from .rate_limit import AsyncRateLimitApi
 
-        return AsyncRateLimit(self)  # type: ignore[arg-type]
+        return AsyncRateLimitApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def reactions(self) -> AsyncReactions:
+    def reactions(self) -> AsyncReactionsApi:
         """``reactions`` operations (15)."""
-        from .reactions import AsyncReactions
+        from .reactions import AsyncReactionsApi
 
-        return AsyncReactions(self)  # type: ignore[arg-type]
+        return AsyncReactionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def repos(self) -> AsyncRepos:
+    def repos(self) -> AsyncReposApi:
         """``repos`` operations (204)."""
-        from .repos import AsyncRepos
+        from .repos import AsyncReposApi
 
-        return AsyncRepos(self)  # type: ignore[arg-type]
+        return AsyncReposApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def search(self) -> AsyncSearch:
+    def search(self) -> AsyncSearchApi:
         """``search`` operations (7)."""
-        from .search import AsyncSearch
+        from .search import AsyncSearchApi
 
-        return AsyncSearch(self)  # type: ignore[arg-type]
+        return AsyncSearchApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def secret_scanning(self) -> AsyncSecretScanning:
+    def secret_scanning(self) -> AsyncSecretScanningApi:
         """``secret-scanning`` operations (17)."""
-        from .secret_scanning import AsyncSecretScanning
+        from .secret_scanning import AsyncSecretScanningApi
 
-        return AsyncSecretScanning(self)  # type: ignore[arg-type]
+        return AsyncSecretScanningApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def security_advisories(self) -> AsyncSecurityAdvisories:
+    def security_advisories(self) -> AsyncSecurityAdvisoriesApi:
         """``security-advisories`` operations (10)."""
-        from .security_advisories import AsyncSecurityAdvisories
+        from .security_advisories import AsyncSecurityAdvisoriesApi
 
-        return AsyncSecurityAdvisories(self)  # type: ignore[arg-type]
+        return AsyncSecurityAdvisoriesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def teams(self) -> AsyncTeams:
+    def teams(self) -> AsyncTeamsApi:
         """``teams`` operations (32)."""
-        from .teams import AsyncTeams
+        from .teams import AsyncTeamsApi
 
-        return AsyncTeams(self)  # type: ignore[arg-type]
+        return AsyncTeamsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def users(self) -> AsyncUsers:
+    def users(self) -> AsyncUsersApi:
         """``users`` operations (47)."""
-        from .users import AsyncUsers
+        from .users import AsyncUsersApi
 
-        return AsyncUsers(self)  # type: ignore[arg-type]
+        return AsyncUsersApi(self)  # type: ignore[arg-type]
 
 
 class SyncNamespaces:
     """Mixin giving a client one lazily imported attribute per REST namespace."""
 
     @cached_property
-    def actions(self) -> Actions:
+    def actions(self) -> ActionsApi:
         """``actions`` operations (187)."""
-        from .actions import Actions
+        from .actions import ActionsApi
 
-        return Actions(self)  # type: ignore[arg-type]
+        return ActionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def activity(self) -> Activity:
+    def activity(self) -> ActivityApi:
         """``activity`` operations (33)."""
-        from .activity import Activity
+        from .activity import ActivityApi
 
-        return Activity(self)  # type: ignore[arg-type]
+        return ActivityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def agent_tasks(self) -> AgentTasks:
+    def agent_tasks(self) -> AgentTasksApi:
         """``agent-tasks`` operations (5)."""
-        from .agent_tasks import AgentTasks
+        from .agent_tasks import AgentTasksApi
 
-        return AgentTasks(self)  # type: ignore[arg-type]
+        return AgentTasksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def agents(self) -> Agents:
+    def agents(self) -> AgentsApi:
         """``agents`` operations (30)."""
-        from .agents import Agents
+        from .agents import AgentsApi
 
-        return Agents(self)  # type: ignore[arg-type]
+        return AgentsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def api_insights(self) -> ApiInsights:
+    def api_insights(self) -> ApiInsightsApi:
         """``api-insights`` operations (9)."""
-        from .api_insights import ApiInsights
+        from .api_insights import ApiInsightsApi
 
-        return ApiInsights(self)  # type: ignore[arg-type]
+        return ApiInsightsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def apps(self) -> Apps:
+    def apps(self) -> AppsApi:
         """``apps`` operations (37)."""
-        from .apps import Apps
+        from .apps import AppsApi
 
-        return Apps(self)  # type: ignore[arg-type]
+        return AppsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def billing(self) -> Billing:
+    def billing(self) -> BillingApi:
         """``billing`` operations (13)."""
-        from .billing import Billing
+        from .billing import BillingApi
 
-        return Billing(self)  # type: ignore[arg-type]
+        return BillingApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def campaigns(self) -> Campaigns:
+    def campaigns(self) -> CampaignsApi:
         """``campaigns`` operations (5)."""
-        from .campaigns import Campaigns
+        from .campaigns import CampaignsApi
 
-        return Campaigns(self)  # type: ignore[arg-type]
+        return CampaignsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def checks(self) -> Checks:
+    def checks(self) -> ChecksApi:
         """``checks`` operations (12)."""
-        from .checks import Checks
+        from .checks import ChecksApi
 
-        return Checks(self)  # type: ignore[arg-type]
+        return ChecksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def classroom(self) -> Classroom:
+    def classroom(self) -> ClassroomApi:
         """``classroom`` operations (6)."""
-        from .classroom import Classroom
+        from .classroom import ClassroomApi
 
-        return Classroom(self)  # type: ignore[arg-type]
+        return ClassroomApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_quality(self) -> CodeQuality:
+    def code_quality(self) -> CodeQualityApi:
         """``code-quality`` operations (4)."""
-        from .code_quality import CodeQuality
+        from .code_quality import CodeQualityApi
 
-        return CodeQuality(self)  # type: ignore[arg-type]
+        return CodeQualityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_scanning(self) -> CodeScanning:
+    def code_scanning(self) -> CodeScanningApi:
         """``code-scanning`` operations (21)."""
-        from .code_scanning import CodeScanning
+        from .code_scanning import CodeScanningApi
 
-        return CodeScanning(self)  # type: ignore[arg-type]
+        return CodeScanningApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def code_security(self) -> CodeSecurity:
+    def code_security(self) -> CodeSecurityApi:
         """``code-security`` operations (20)."""
-        from .code_security import CodeSecurity
+        from .code_security import CodeSecurityApi
 
-        return CodeSecurity(self)  # type: ignore[arg-type]
+        return CodeSecurityApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def codes_of_conduct(self) -> CodesOfConduct:
+    def codes_of_conduct(self) -> CodesOfConductApi:
         """``codes-of-conduct`` operations (2)."""
-        from .codes_of_conduct import CodesOfConduct
+        from .codes_of_conduct import CodesOfConductApi
 
-        return CodesOfConduct(self)  # type: ignore[arg-type]
+        return CodesOfConductApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def codespaces(self) -> Codespaces:
+    def codespaces(self) -> CodespacesApi:
         """``codespaces`` operations (48)."""
-        from .codespaces import Codespaces
+        from .codespaces import CodespacesApi
 
-        return Codespaces(self)  # type: ignore[arg-type]
+        return CodespacesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def copilot(self) -> Copilot:
+    def copilot(self) -> CopilotApi:
         """``copilot`` operations (31)."""
-        from .copilot import Copilot
+        from .copilot import CopilotApi
 
-        return Copilot(self)  # type: ignore[arg-type]
+        return CopilotApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def copilot_spaces(self) -> CopilotSpaces:
+    def copilot_spaces(self) -> CopilotSpacesApi:
         """``copilot-spaces`` operations (28)."""
-        from .copilot_spaces import CopilotSpaces
+        from .copilot_spaces import CopilotSpacesApi
 
-        return CopilotSpaces(self)  # type: ignore[arg-type]
+        return CopilotSpacesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def credentials(self) -> Credentials:
+    def credentials(self) -> CredentialsApi:
         """``credentials`` operations (1)."""
-        from .credentials import Credentials
+        from .credentials import CredentialsApi
 
-        return Credentials(self)  # type: ignore[arg-type]
+        return CredentialsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def dependabot(self) -> Dependabot:
+    def dependabot(self) -> DependabotApi:
         """``dependabot`` operations (25)."""
-        from .dependabot import Dependabot
+        from .dependabot import DependabotApi
 
-        return Dependabot(self)  # type: ignore[arg-type]
+        return DependabotApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def dependency_graph(self) -> DependencyGraph:
+    def dependency_graph(self) -> DependencyGraphApi:
         """``dependency-graph`` operations (5)."""
-        from .dependency_graph import DependencyGraph
+        from .dependency_graph import DependencyGraphApi
 
-        return DependencyGraph(self)  # type: ignore[arg-type]
+        return DependencyGraphApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def emojis(self) -> Emojis:
+    def emojis(self) -> EmojisApi:
         """``emojis`` operations (1)."""
-        from .emojis import Emojis
+        from .emojis import EmojisApi
 
-        return Emojis(self)  # type: ignore[arg-type]
+        return EmojisApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_team_memberships(self) -> EnterpriseTeamMemberships:
+    def enterprise_team_memberships(self) -> EnterpriseTeamMembershipsApi:
         """``enterprise-team-memberships`` operations (6)."""
-        from .enterprise_team_memberships import EnterpriseTeamMemberships
+        from .enterprise_team_memberships import EnterpriseTeamMembershipsApi
 
-        return EnterpriseTeamMemberships(self)  # type: ignore[arg-type]
+        return EnterpriseTeamMembershipsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_team_organizations(self) -> EnterpriseTeamOrganizations:
+    def enterprise_team_organizations(self) -> EnterpriseTeamOrganizationsApi:
         """``enterprise-team-organizations`` operations (6)."""
-        from .enterprise_team_organizations import EnterpriseTeamOrganizations
+        from .enterprise_team_organizations import EnterpriseTeamOrganizationsApi
 
-        return EnterpriseTeamOrganizations(self)  # type: ignore[arg-type]
+        return EnterpriseTeamOrganizationsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def enterprise_teams(self) -> EnterpriseTeams:
+    def enterprise_teams(self) -> EnterpriseTeamsApi:
         """``enterprise-teams`` operations (5)."""
-        from .enterprise_teams import EnterpriseTeams
+        from .enterprise_teams import EnterpriseTeamsApi
 
-        return EnterpriseTeams(self)  # type: ignore[arg-type]
+        return EnterpriseTeamsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def gists(self) -> Gists:
+    def gists(self) -> GistsApi:
         """``gists`` operations (20)."""
-        from .gists import Gists
+        from .gists import GistsApi
 
-        return Gists(self)  # type: ignore[arg-type]
+        return GistsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def git(self) -> Git:
+    def git(self) -> GitApi:
         """``git`` operations (13)."""
-        from .git import Git
+        from .git import GitApi
 
-        return Git(self)  # type: ignore[arg-type]
+        return GitApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def gitignore(self) -> Gitignore:
+    def gitignore(self) -> GitignoreApi:
         """``gitignore`` operations (2)."""
-        from .gitignore import Gitignore
+        from .gitignore import GitignoreApi
 
-        return Gitignore(self)  # type: ignore[arg-type]
+        return GitignoreApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def hosted_compute(self) -> HostedCompute:
+    def hosted_compute(self) -> HostedComputeApi:
         """``hosted-compute`` operations (6)."""
-        from .hosted_compute import HostedCompute
+        from .hosted_compute import HostedComputeApi
 
-        return HostedCompute(self)  # type: ignore[arg-type]
+        return HostedComputeApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def interactions(self) -> Interactions:
+    def interactions(self) -> InteractionsApi:
         """``interactions`` operations (16)."""
-        from .interactions import Interactions
+        from .interactions import InteractionsApi
 
-        return Interactions(self)  # type: ignore[arg-type]
+        return InteractionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def issues(self) -> Issues:
+    def issues(self) -> IssuesApi:
         """``issues`` operations (58)."""
-        from .issues import Issues
+        from .issues import IssuesApi
 
-        return Issues(self)  # type: ignore[arg-type]
+        return IssuesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def licenses(self) -> Licenses:
+    def licenses(self) -> LicensesApi:
         """``licenses`` operations (3)."""
-        from .licenses import Licenses
+        from .licenses import LicensesApi
 
-        return Licenses(self)  # type: ignore[arg-type]
+        return LicensesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def markdown(self) -> Markdown:
+    def markdown(self) -> MarkdownApi:
         """``markdown`` operations (2)."""
-        from .markdown import Markdown
+        from .markdown import MarkdownApi
 
-        return Markdown(self)  # type: ignore[arg-type]
+        return MarkdownApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def meta(self) -> Meta:
+    def meta(self) -> MetaApi:
         """``meta`` operations (5)."""
-        from .meta import Meta
+        from .meta import MetaApi
 
-        return Meta(self)  # type: ignore[arg-type]
+        return MetaApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def migrations(self) -> Migrations:
+    def migrations(self) -> MigrationsApi:
         """``migrations`` operations (22)."""
-        from .migrations import Migrations
+        from .migrations import MigrationsApi
 
-        return Migrations(self)  # type: ignore[arg-type]
+        return MigrationsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def oidc(self) -> Oidc:
+    def oidc(self) -> OidcApi:
         """``oidc`` operations (8)."""
-        from .oidc import Oidc
+        from .oidc import OidcApi
 
-        return Oidc(self)  # type: ignore[arg-type]
+        return OidcApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def orgs(self) -> Orgs:
+    def orgs(self) -> OrgsApi:
         """``orgs`` operations (102)."""
-        from .orgs import Orgs
+        from .orgs import OrgsApi
 
-        return Orgs(self)  # type: ignore[arg-type]
+        return OrgsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def packages(self) -> Packages:
+    def packages(self) -> PackagesApi:
         """``packages`` operations (27)."""
-        from .packages import Packages
+        from .packages import PackagesApi
 
-        return Packages(self)  # type: ignore[arg-type]
+        return PackagesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def private_registries(self) -> PrivateRegistries:
+    def private_registries(self) -> PrivateRegistriesApi:
         """``private-registries`` operations (6)."""
-        from .private_registries import PrivateRegistries
+        from .private_registries import PrivateRegistriesApi
 
-        return PrivateRegistries(self)  # type: ignore[arg-type]
+        return PrivateRegistriesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def projects(self) -> Projects:
+    def projects(self) -> ProjectsApi:
         """``projects`` operations (26)."""
-        from .projects import Projects
+        from .projects import ProjectsApi
 
-        return Projects(self)  # type: ignore[arg-type]
+        return ProjectsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def pull_request_stacks(self) -> PullRequestStacks:
+    def pull_request_stacks(self) -> PullRequestStacksApi:
         """``pull-request-stacks`` operations (5)."""
-        from .pull_request_stacks import PullRequestStacks
+        from .pull_request_stacks import PullRequestStacksApi
 
-        return PullRequestStacks(self)  # type: ignore[arg-type]
+        return PullRequestStacksApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def pulls(self) -> Pulls:
+    def pulls(self) -> PullsApi:
         """``pulls`` operations (29)."""
-        from .pulls import Pulls
+        from .pulls import PullsApi
 
-        return Pulls(self)  # type: ignore[arg-type]
+        return PullsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def rate_limit(self) -> RateLimit:
+    def rate_limit(self) -> RateLimitApi:
         """``rate-limit`` operations (1)."""
-        from .rate_limit import RateLimit
+        from .rate_limit import RateLimitApi
 
-        return RateLimit(self)  # type: ignore[arg-type]
+        return RateLimitApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def reactions(self) -> Reactions:
+    def reactions(self) -> ReactionsApi:
         """``reactions`` operations (15)."""
-        from .reactions import Reactions
+        from .reactions import ReactionsApi
 
-        return Reactions(self)  # type: ignore[arg-type]
+        return ReactionsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def repos(self) -> Repos:
+    def repos(self) -> ReposApi:
         """``repos`` operations (204)."""
-        from .repos import Repos
+        from .repos import ReposApi
 
-        return Repos(self)  # type: ignore[arg-type]
+        return ReposApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def search(self) -> Search:
+    def search(self) -> SearchApi:
         """``search`` operations (7)."""
-        from .search import Search
+        from .search import SearchApi
 
-        return Search(self)  # type: ignore[arg-type]
+        return SearchApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def secret_scanning(self) -> SecretScanning:
+    def secret_scanning(self) -> SecretScanningApi:
         """``secret-scanning`` operations (17)."""
-        from .secret_scanning import SecretScanning
+        from .secret_scanning import SecretScanningApi
 
-        return SecretScanning(self)  # type: ignore[arg-type]
+        return SecretScanningApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def security_advisories(self) -> SecurityAdvisories:
+    def security_advisories(self) -> SecurityAdvisoriesApi:
         """``security-advisories`` operations (10)."""
-        from .security_advisories import SecurityAdvisories
+        from .security_advisories import SecurityAdvisoriesApi
 
-        return SecurityAdvisories(self)  # type: ignore[arg-type]
+        return SecurityAdvisoriesApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def teams(self) -> Teams:
+    def teams(self) -> TeamsApi:
         """``teams`` operations (32)."""
-        from .teams import Teams
+        from .teams import TeamsApi
 
-        return Teams(self)  # type: ignore[arg-type]
+        return TeamsApi(self)  # type: ignore[arg-type]
 
     @cached_property
-    def users(self) -> Users:
+    def users(self) -> UsersApi:
         """``users`` operations (47)."""
-        from .users import Users
+        from .users import UsersApi
 
-        return Users(self)  # type: ignore[arg-type]
+        return UsersApi(self)  # type: ignore[arg-type]

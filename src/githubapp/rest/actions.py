@@ -102,7 +102,7 @@ if TYPE_CHECKING:
     from githubapp.models.workflow_usage import WorkflowUsage
     pass
 
-__all__ = ["AsyncActions", "Actions"]
+__all__ = ["AsyncActionsApi", "ActionsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_custom_labels_to_self_hosted_runner_for_org": Operation(
@@ -2913,7 +2913,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncActions(AsyncNamespace):
+class AsyncActionsApi(AsyncNamespace):
     """Async methods for the ``actions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -5686,7 +5686,7 @@ class AsyncActions(AsyncNamespace):
         return await self._call(_OPERATIONS["update_self_hosted_runner_group_for_org"], locals())
 
 
-class Actions(SyncNamespace):
+class ActionsApi(SyncNamespace):
     """Blocking methods for the ``actions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from githubapp.models.thread_subscription import ThreadSubscription
     pass
 
-__all__ = ["AsyncActivity", "Activity"]
+__all__ = ["AsyncActivityApi", "ActivityApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "check_repo_is_starred_by_authenticated_user": Operation(
@@ -525,7 +525,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncActivity(AsyncNamespace):
+class AsyncActivityApi(AsyncNamespace):
     """Async methods for the ``activity`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1008,7 +1008,7 @@ class AsyncActivity(AsyncNamespace):
         return await self._call(_OPERATIONS["unstar_repo_for_authenticated_user"], locals())
 
 
-class Activity(SyncNamespace):
+class ActivityApi(SyncNamespace):
     """Blocking methods for the ``activity`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

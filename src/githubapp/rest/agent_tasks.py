@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from githubapp.models.agent_tasks_list_tasks_response import AgentTasksListTasksResponse
     pass
 
-__all__ = ["AsyncAgentTasks", "AgentTasks"]
+__all__ = ["AsyncAgentTasksApi", "AgentTasksApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_task_in_repo": Operation(
@@ -97,7 +97,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncAgentTasks(AsyncNamespace):
+class AsyncAgentTasksApi(AsyncNamespace):
     """Async methods for the ``agent-tasks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -190,7 +190,7 @@ class AsyncAgentTasks(AsyncNamespace):
         return await self._call(_OPERATIONS["list_tasks_for_repo"], locals())
 
 
-class AgentTasks(SyncNamespace):
+class AgentTasksApi(SyncNamespace):
     """Blocking methods for the ``agent-tasks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from githubapp.models.organization_actions_variable import OrganizationActionsVariable
     pass
 
-__all__ = ["AsyncAgents", "Agents"]
+__all__ = ["AsyncAgentsApi", "AgentsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_selected_repo_to_org_secret": Operation(
@@ -480,7 +480,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncAgents(AsyncNamespace):
+class AsyncAgentsApi(AsyncNamespace):
     """Async methods for the ``agents`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -934,7 +934,7 @@ class AsyncAgents(AsyncNamespace):
         return await self._call(_OPERATIONS["update_repo_variable"], locals())
 
 
-class Agents(SyncNamespace):
+class AgentsApi(SyncNamespace):
     """Blocking methods for the ``agents`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.api_insights_user_stats_item import ApiInsightsUserStatsItem
     pass
 
-__all__ = ["AsyncApiInsights", "ApiInsights"]
+__all__ = ["AsyncApiInsightsApi", "ApiInsightsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_route_stats_by_actor": Operation(
@@ -156,7 +156,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncApiInsights(AsyncNamespace):
+class AsyncApiInsightsApi(AsyncNamespace):
     """Async methods for the ``api-insights`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -324,7 +324,7 @@ class AsyncApiInsights(AsyncNamespace):
         return await self._call(_OPERATIONS["get_user_stats"], locals())
 
 
-class ApiInsights(SyncNamespace):
+class ApiInsightsApi(SyncNamespace):
     """Blocking methods for the ``api-insights`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

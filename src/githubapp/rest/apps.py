@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from githubapp.models.webhook_config import WebhookConfig
     pass
 
-__all__ = ["AsyncApps", "Apps"]
+__all__ = ["AsyncAppsApi", "AppsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_repo_to_installation_for_authenticated_user": Operation(
@@ -588,7 +588,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncApps(AsyncNamespace):
+class AsyncAppsApi(AsyncNamespace):
     """Async methods for the ``apps`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1095,7 +1095,7 @@ class AsyncApps(AsyncNamespace):
         return await self._call(_OPERATIONS["update_webhook_config_for_app"], locals())
 
 
-class Apps(SyncNamespace):
+class AppsApi(SyncNamespace):
     """Blocking methods for the ``apps`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from githubapp.models.update_budget import UpdateBudget
     pass
 
-__all__ = ["AsyncBilling", "Billing"]
+__all__ = ["AsyncBillingApi", "BillingApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_organization_budget": Operation(
@@ -224,7 +224,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncBilling(AsyncNamespace):
+class AsyncBillingApi(AsyncNamespace):
     """Async methods for the ``billing`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -460,7 +460,7 @@ class AsyncBilling(AsyncNamespace):
         return await self._call(_OPERATIONS["update_budget_org"], locals())
 
 
-class Billing(SyncNamespace):
+class BillingApi(SyncNamespace):
     """Blocking methods for the ``billing`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

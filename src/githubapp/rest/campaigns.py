@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from githubapp.models.campaign_summary import CampaignSummary
     pass
 
-__all__ = ["AsyncCampaigns", "Campaigns"]
+__all__ = ["AsyncCampaignsApi", "CampaignsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_campaign": Operation(
@@ -93,7 +93,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCampaigns(AsyncNamespace):
+class AsyncCampaignsApi(AsyncNamespace):
     """Async methods for the ``campaigns`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -178,7 +178,7 @@ class AsyncCampaigns(AsyncNamespace):
         return await self._call(_OPERATIONS["update_campaign"], locals())
 
 
-class Campaigns(SyncNamespace):
+class CampaignsApi(SyncNamespace):
     """Blocking methods for the ``campaigns`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from githubapp.models.empty_object import EmptyObject
     pass
 
-__all__ = ["AsyncChecks", "Checks"]
+__all__ = ["AsyncChecksApi", "ChecksApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create": Operation(
@@ -205,7 +205,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncChecks(AsyncNamespace):
+class AsyncChecksApi(AsyncNamespace):
     """Async methods for the ``checks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -414,7 +414,7 @@ class AsyncChecks(AsyncNamespace):
         return await self._call(_OPERATIONS["update"], locals())
 
 
-class Checks(SyncNamespace):
+class ChecksApi(SyncNamespace):
     """Blocking methods for the ``checks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

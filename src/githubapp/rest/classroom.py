@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from githubapp.models.simple_classroom_assignment import SimpleClassroomAssignment
     pass
 
-__all__ = ["AsyncClassroom", "Classroom"]
+__all__ = ["AsyncClassroomApi", "ClassroomApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_a_classroom": Operation(
@@ -112,7 +112,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncClassroom(AsyncNamespace):
+class AsyncClassroomApi(AsyncNamespace):
     """Async methods for the ``classroom`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -210,7 +210,7 @@ class AsyncClassroom(AsyncNamespace):
         return await self._call(_OPERATIONS["list_classrooms"], locals())
 
 
-class Classroom(SyncNamespace):
+class ClassroomApi(SyncNamespace):
     """Blocking methods for the ``classroom`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

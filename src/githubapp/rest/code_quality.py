@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from githubapp.models.empty_object import EmptyObject
     pass
 
-__all__ = ["AsyncCodeQuality", "CodeQuality"]
+__all__ = ["AsyncCodeQualityApi", "CodeQualityApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_finding": Operation(
@@ -80,7 +80,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCodeQuality(AsyncNamespace):
+class AsyncCodeQualityApi(AsyncNamespace):
     """Async methods for the ``code-quality`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -147,7 +147,7 @@ class AsyncCodeQuality(AsyncNamespace):
         return await self._call(_OPERATIONS["update_setup"], locals())
 
 
-class CodeQuality(SyncNamespace):
+class CodeQualityApi(SyncNamespace):
     """Blocking methods for the ``code-quality`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from githubapp.models.empty_object import EmptyObject
     pass
 
-__all__ = ["AsyncCodeScanning", "CodeScanning"]
+__all__ = ["AsyncCodeScanningApi", "CodeScanningApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "commit_autofix": Operation(
@@ -348,7 +348,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCodeScanning(AsyncNamespace):
+class AsyncCodeScanningApi(AsyncNamespace):
     """Async methods for the ``code-scanning`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -701,7 +701,7 @@ class AsyncCodeScanning(AsyncNamespace):
         return await self._call(_OPERATIONS["upload_sarif"], locals())
 
 
-class CodeScanning(SyncNamespace):
+class CodeScanningApi(SyncNamespace):
     """Blocking methods for the ``code-scanning`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from githubapp.models.code_security_set_configuration_as_default_response import CodeSecuritySetConfigurationAsDefaultResponse
     pass
 
-__all__ = ["AsyncCodeSecurity", "CodeSecurity"]
+__all__ = ["AsyncCodeSecurityApi", "CodeSecurityApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "attach_configuration": Operation(
@@ -322,7 +322,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCodeSecurity(AsyncNamespace):
+class AsyncCodeSecurityApi(AsyncNamespace):
     """Async methods for the ``code-security`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -713,7 +713,7 @@ class AsyncCodeSecurity(AsyncNamespace):
         return await self._call(_OPERATIONS["update_enterprise_configuration"], locals())
 
 
-class CodeSecurity(SyncNamespace):
+class CodeSecurityApi(SyncNamespace):
     """Blocking methods for the ``code-security`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.code_of_conduct import CodeOfConduct
     pass
 
-__all__ = ["AsyncCodesOfConduct", "CodesOfConduct"]
+__all__ = ["AsyncCodesOfConductApi", "CodesOfConductApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_all_codes_of_conduct": Operation(
@@ -47,7 +47,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCodesOfConduct(AsyncNamespace):
+class AsyncCodesOfConductApi(AsyncNamespace):
     """Async methods for the ``codes-of-conduct`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -76,7 +76,7 @@ class AsyncCodesOfConduct(AsyncNamespace):
         return await self._call(_OPERATIONS["get_conduct_code"], locals())
 
 
-class CodesOfConduct(SyncNamespace):
+class CodesOfConductApi(SyncNamespace):
     """Blocking methods for the ``codes-of-conduct`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from githubapp.models.repo_codespaces_secret import RepoCodespacesSecret
     pass
 
-__all__ = ["AsyncCodespaces", "Codespaces"]
+__all__ = ["AsyncCodespacesApi", "CodespacesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_repository_for_secret_for_authenticated_user": Operation(
@@ -759,7 +759,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCodespaces(AsyncNamespace):
+class AsyncCodespacesApi(AsyncNamespace):
     """Async methods for the ``codespaces`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1481,7 +1481,7 @@ class AsyncCodespaces(AsyncNamespace):
         return await self._call(_OPERATIONS["update_for_authenticated_user"], locals())
 
 
-class Codespaces(SyncNamespace):
+class CodespacesApi(SyncNamespace):
     """Blocking methods for the ``codespaces`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from githubapp.models.copilot_usage_metrics28_day_report import CopilotUsageMetrics28DayReport
     pass
 
-__all__ = ["AsyncCopilot", "Copilot"]
+__all__ = ["AsyncCopilotApi", "CopilotApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_copilot_seats_for_teams": Operation(
@@ -494,7 +494,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCopilot(AsyncNamespace):
+class AsyncCopilotApi(AsyncNamespace):
     """Async methods for the ``copilot`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -920,7 +920,7 @@ class AsyncCopilot(AsyncNamespace):
         return await self._call(_OPERATIONS["set_enterprise_coding_agent_policy"], locals())
 
 
-class Copilot(SyncNamespace):
+class CopilotApi(SyncNamespace):
     """Blocking methods for the ``copilot`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

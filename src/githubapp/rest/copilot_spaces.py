@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from githubapp.models.copilot_spaces_list_resources_for_user_response import CopilotSpacesListResourcesForUserResponse
     pass
 
-__all__ = ["AsyncCopilotSpaces", "CopilotSpaces"]
+__all__ = ["AsyncCopilotSpacesApi", "CopilotSpacesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_collaborator_for_org": Operation(
@@ -446,7 +446,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCopilotSpaces(AsyncNamespace):
+class AsyncCopilotSpacesApi(AsyncNamespace):
     """Async methods for the ``copilot-spaces`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -880,7 +880,7 @@ class AsyncCopilotSpaces(AsyncNamespace):
         return await self._call(_OPERATIONS["update_resource_for_user"], locals())
 
 
-class CopilotSpaces(SyncNamespace):
+class CopilotSpacesApi(SyncNamespace):
     """Blocking methods for the ``copilot-spaces`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -10,7 +10,7 @@ from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 if TYPE_CHECKING:
     pass
 
-__all__ = ["AsyncCredentials", "Credentials"]
+__all__ = ["AsyncCredentialsApi", "CredentialsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "revoke": Operation(
@@ -31,7 +31,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncCredentials(AsyncNamespace):
+class AsyncCredentialsApi(AsyncNamespace):
     """Async methods for the ``credentials`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -50,7 +50,7 @@ class AsyncCredentials(AsyncNamespace):
         return await self._call(_OPERATIONS["revoke"], locals())
 
 
-class Credentials(SyncNamespace):
+class CredentialsApi(SyncNamespace):
     """Blocking methods for the ``credentials`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from githubapp.models.organization_dependabot_secret import OrganizationDependabotSecret
     pass
 
-__all__ = ["AsyncDependabot", "Dependabot"]
+__all__ = ["AsyncDependabotApi", "DependabotApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_selected_repo_to_org_secret": Operation(
@@ -401,7 +401,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncDependabot(AsyncNamespace):
+class AsyncDependabotApi(AsyncNamespace):
     """Async methods for the ``dependabot`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -818,7 +818,7 @@ class AsyncDependabot(AsyncNamespace):
         return await self._call(_OPERATIONS["update_repository_access_for_org"], locals())
 
 
-class Dependabot(SyncNamespace):
+class DependabotApi(SyncNamespace):
     """Blocking methods for the ``dependabot`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.dependency_graph_spdx_sbom import DependencyGraphSpdxSbom
     pass
 
-__all__ = ["AsyncDependencyGraph", "DependencyGraph"]
+__all__ = ["AsyncDependencyGraphApi", "DependencyGraphApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_repository_snapshot": Operation(
@@ -96,7 +96,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncDependencyGraph(AsyncNamespace):
+class AsyncDependencyGraphApi(AsyncNamespace):
     """Async methods for the ``dependency-graph`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -180,7 +180,7 @@ class AsyncDependencyGraph(AsyncNamespace):
         return await self._call(_OPERATIONS["generate_sbom_report"], locals())
 
 
-class DependencyGraph(SyncNamespace):
+class DependencyGraphApi(SyncNamespace):
     """Blocking methods for the ``dependency-graph`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -10,7 +10,7 @@ from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 if TYPE_CHECKING:
     pass
 
-__all__ = ["AsyncEmojis", "Emojis"]
+__all__ = ["AsyncEmojisApi", "EmojisApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get": Operation(
@@ -31,7 +31,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncEmojis(AsyncNamespace):
+class AsyncEmojisApi(AsyncNamespace):
     """Async methods for the ``emojis`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -48,7 +48,7 @@ class AsyncEmojis(AsyncNamespace):
         return await self._call(_OPERATIONS["get"], locals())
 
 
-class Emojis(SyncNamespace):
+class EmojisApi(SyncNamespace):
     """Blocking methods for the ``emojis`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.simple_user import SimpleUser
     pass
 
-__all__ = ["AsyncEnterpriseTeamMemberships", "EnterpriseTeamMemberships"]
+__all__ = ["AsyncEnterpriseTeamMembershipsApi", "EnterpriseTeamMembershipsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add": Operation(
@@ -107,7 +107,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncEnterpriseTeamMemberships(AsyncNamespace):
+class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
     """Async methods for the ``enterprise-team-memberships`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -201,7 +201,7 @@ class AsyncEnterpriseTeamMemberships(AsyncNamespace):
         return await self._call(_OPERATIONS["remove"], locals())
 
 
-class EnterpriseTeamMemberships(SyncNamespace):
+class EnterpriseTeamMembershipsApi(SyncNamespace):
     """Blocking methods for the ``enterprise-team-memberships`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

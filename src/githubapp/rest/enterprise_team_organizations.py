@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.organization_simple import OrganizationSimple
     pass
 
-__all__ = ["AsyncEnterpriseTeamOrganizations", "EnterpriseTeamOrganizations"]
+__all__ = ["AsyncEnterpriseTeamOrganizationsApi", "EnterpriseTeamOrganizationsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add": Operation(
@@ -107,7 +107,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncEnterpriseTeamOrganizations(AsyncNamespace):
+class AsyncEnterpriseTeamOrganizationsApi(AsyncNamespace):
     """Async methods for the ``enterprise-team-organizations`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -201,7 +201,7 @@ class AsyncEnterpriseTeamOrganizations(AsyncNamespace):
         return await self._call(_OPERATIONS["get_assignments"], locals())
 
 
-class EnterpriseTeamOrganizations(SyncNamespace):
+class EnterpriseTeamOrganizationsApi(SyncNamespace):
     """Blocking methods for the ``enterprise-team-organizations`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

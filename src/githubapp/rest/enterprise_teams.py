@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.enterprise_team import EnterpriseTeam
     pass
 
-__all__ = ["AsyncEnterpriseTeams", "EnterpriseTeams"]
+__all__ = ["AsyncEnterpriseTeamsApi", "EnterpriseTeamsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create": Operation(
@@ -92,7 +92,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncEnterpriseTeams(AsyncNamespace):
+class AsyncEnterpriseTeamsApi(AsyncNamespace):
     """Async methods for the ``enterprise-teams`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -178,7 +178,7 @@ class AsyncEnterpriseTeams(AsyncNamespace):
         return await self._call(_OPERATIONS["update"], locals())
 
 
-class EnterpriseTeams(SyncNamespace):
+class EnterpriseTeamsApi(SyncNamespace):
     """Blocking methods for the ``enterprise-teams`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

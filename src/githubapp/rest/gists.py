@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.gist_simple import GistSimple
     pass
 
-__all__ = ["AsyncGists", "Gists"]
+__all__ = ["AsyncGistsApi", "GistsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "check_is_starred": Operation(
@@ -321,7 +321,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncGists(AsyncNamespace):
+class AsyncGistsApi(AsyncNamespace):
     """Async methods for the ``gists`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -603,7 +603,7 @@ class AsyncGists(AsyncNamespace):
         return await self._call(_OPERATIONS["update_comment"], locals())
 
 
-class Gists(SyncNamespace):
+class GistsApi(SyncNamespace):
     """Blocking methods for the ``gists`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

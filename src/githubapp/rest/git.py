@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from githubapp.models.short_blob import ShortBlob
     pass
 
-__all__ = ["AsyncGit", "Git"]
+__all__ = ["AsyncGitApi", "GitApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_blob": Operation(
@@ -217,7 +217,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncGit(AsyncNamespace):
+class AsyncGitApi(AsyncNamespace):
     """Async methods for the ``git`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -427,7 +427,7 @@ class AsyncGit(AsyncNamespace):
         return await self._call(_OPERATIONS["update_ref"], locals())
 
 
-class Git(SyncNamespace):
+class GitApi(SyncNamespace):
     """Blocking methods for the ``git`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.gitignore_template import GitignoreTemplate
     pass
 
-__all__ = ["AsyncGitignore", "Gitignore"]
+__all__ = ["AsyncGitignoreApi", "GitignoreApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_all_templates": Operation(
@@ -47,7 +47,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncGitignore(AsyncNamespace):
+class AsyncGitignoreApi(AsyncNamespace):
     """Async methods for the ``gitignore`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -76,7 +76,7 @@ class AsyncGitignore(AsyncNamespace):
         return await self._call(_OPERATIONS["get_template"], locals())
 
 
-class Gitignore(SyncNamespace):
+class GitignoreApi(SyncNamespace):
     """Blocking methods for the ``gitignore`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from githubapp.models.network_settings import NetworkSettings
     pass
 
-__all__ = ["AsyncHostedCompute", "HostedCompute"]
+__all__ = ["AsyncHostedComputeApi", "HostedComputeApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_network_configuration_for_org": Operation(
@@ -109,7 +109,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncHostedCompute(AsyncNamespace):
+class AsyncHostedComputeApi(AsyncNamespace):
     """Async methods for the ``hosted-compute`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -206,7 +206,7 @@ class AsyncHostedCompute(AsyncNamespace):
         return await self._call(_OPERATIONS["update_network_configuration_for_org"], locals())
 
 
-class HostedCompute(SyncNamespace):
+class HostedComputeApi(SyncNamespace):
     """Blocking methods for the ``hosted-compute`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

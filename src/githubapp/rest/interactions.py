@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from githubapp.models.simple_user import SimpleUser
     pass
 
-__all__ = ["AsyncInteractions", "Interactions"]
+__all__ = ["AsyncInteractionsApi", "InteractionsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get_pull_request_bypass_list_for_repo": Operation(
@@ -262,7 +262,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncInteractions(AsyncNamespace):
+class AsyncInteractionsApi(AsyncNamespace):
     """Async methods for the ``interactions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -484,7 +484,7 @@ class AsyncInteractions(AsyncNamespace):
         return await self._call(_OPERATIONS["update_pull_request_creation_cap_for_repo"], locals())
 
 
-class Interactions(SyncNamespace):
+class InteractionsApi(SyncNamespace):
     """Blocking methods for the ``interactions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

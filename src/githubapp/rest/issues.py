@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from githubapp.models.unlabeled_issue_event import UnlabeledIssueEvent
     pass
 
-__all__ = ["AsyncIssues", "Issues"]
+__all__ = ["AsyncIssuesApi", "IssuesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_assignees": Operation(
@@ -931,7 +931,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncIssues(AsyncNamespace):
+class AsyncIssuesApi(AsyncNamespace):
     """Async methods for the ``issues`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1907,7 +1907,7 @@ class AsyncIssues(AsyncNamespace):
         return await self._call(_OPERATIONS["update_milestone"], locals())
 
 
-class Issues(SyncNamespace):
+class IssuesApi(SyncNamespace):
     """Blocking methods for the ``issues`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

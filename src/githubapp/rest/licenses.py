@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from githubapp.models.license_simple import LicenseSimple
     pass
 
-__all__ = ["AsyncLicenses", "Licenses"]
+__all__ = ["AsyncLicensesApi", "LicensesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get": Operation(
@@ -64,7 +64,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncLicenses(AsyncNamespace):
+class AsyncLicensesApi(AsyncNamespace):
     """Async methods for the ``licenses`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -112,7 +112,7 @@ class AsyncLicenses(AsyncNamespace):
         return await self._call(_OPERATIONS["get_for_repo"], locals())
 
 
-class Licenses(SyncNamespace):
+class LicensesApi(SyncNamespace):
     """Blocking methods for the ``licenses`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

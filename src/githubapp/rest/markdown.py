@@ -10,7 +10,7 @@ from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 if TYPE_CHECKING:
     pass
 
-__all__ = ["AsyncMarkdown", "Markdown"]
+__all__ = ["AsyncMarkdownApi", "MarkdownApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "render": Operation(
@@ -46,7 +46,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncMarkdown(AsyncNamespace):
+class AsyncMarkdownApi(AsyncNamespace):
     """Async methods for the ``markdown`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -80,7 +80,7 @@ class AsyncMarkdown(AsyncNamespace):
         return await self._call(_OPERATIONS["render_raw"], locals())
 
 
-class Markdown(SyncNamespace):
+class MarkdownApi(SyncNamespace):
     """Blocking methods for the ``markdown`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from githubapp.models.root import Root
     pass
 
-__all__ = ["AsyncMeta", "Meta"]
+__all__ = ["AsyncMetaApi", "MetaApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get": Operation(
@@ -93,7 +93,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncMeta(AsyncNamespace):
+class AsyncMetaApi(AsyncNamespace):
     """Async methods for the ``meta`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -156,7 +156,7 @@ class AsyncMeta(AsyncNamespace):
         return await self._call(_OPERATIONS["root"], locals())
 
 
-class Meta(SyncNamespace):
+class MetaApi(SyncNamespace):
     """Blocking methods for the ``meta`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

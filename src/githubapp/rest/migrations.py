@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.porter_large_file import PorterLargeFile
     pass
 
-__all__ = ["AsyncMigrations", "Migrations"]
+__all__ = ["AsyncMigrationsApi", "MigrationsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "cancel_import": Operation(
@@ -351,7 +351,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncMigrations(AsyncNamespace):
+class AsyncMigrationsApi(AsyncNamespace):
     """Async methods for the ``migrations`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -706,7 +706,7 @@ class AsyncMigrations(AsyncNamespace):
         return await self._call(_OPERATIONS["update_import"], locals())
 
 
-class Migrations(SyncNamespace):
+class MigrationsApi(SyncNamespace):
     """Blocking methods for the ``migrations`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from githubapp.models.oidc_custom_sub import OidcCustomSub
     pass
 
-__all__ = ["AsyncOidc", "Oidc"]
+__all__ = ["AsyncOidcApi", "OidcApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_oidc_custom_property_inclusion_for_enterprise": Operation(
@@ -139,7 +139,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncOidc(AsyncNamespace):
+class AsyncOidcApi(AsyncNamespace):
     """Async methods for the ``oidc`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -250,7 +250,7 @@ class AsyncOidc(AsyncNamespace):
         return await self._call(_OPERATIONS["update_oidc_custom_sub_template_for_org"], locals())
 
 
-class Oidc(SyncNamespace):
+class OidcApi(SyncNamespace):
     """Blocking methods for the ``oidc`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

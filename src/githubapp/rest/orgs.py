@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from githubapp.models.webhook_config import WebhookConfig
     pass
 
-__all__ = ["AsyncOrgs", "Orgs"]
+__all__ = ["AsyncOrgsApi", "OrgsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_security_manager_team": Operation(
@@ -1586,7 +1586,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncOrgs(AsyncNamespace):
+class AsyncOrgsApi(AsyncNamespace):
     """Async methods for the ``orgs`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -3145,7 +3145,7 @@ class AsyncOrgs(AsyncNamespace):
         return await self._call(_OPERATIONS["update_webhook_config_for_org"], locals())
 
 
-class Orgs(SyncNamespace):
+class OrgsApi(SyncNamespace):
     """Blocking methods for the ``orgs`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from githubapp.models.package_version import PackageVersion
     pass
 
-__all__ = ["AsyncPackages", "Packages"]
+__all__ = ["AsyncPackagesApi", "PackagesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "delete_package_for_authenticated_user": Operation(
@@ -423,7 +423,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncPackages(AsyncNamespace):
+class AsyncPackagesApi(AsyncNamespace):
     """Async methods for the ``packages`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -824,7 +824,7 @@ class AsyncPackages(AsyncNamespace):
         return await self._call(_OPERATIONS["restore_package_version_for_user"], locals())
 
 
-class Packages(SyncNamespace):
+class PackagesApi(SyncNamespace):
     """Blocking methods for the ``packages`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from githubapp.models.private_registries_list_org_private_registries_response import PrivateRegistriesListOrgPrivateRegistriesResponse
     pass
 
-__all__ = ["AsyncPrivateRegistries", "PrivateRegistries"]
+__all__ = ["AsyncPrivateRegistriesApi", "PrivateRegistriesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_org_private_registry": Operation(
@@ -110,7 +110,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncPrivateRegistries(AsyncNamespace):
+class AsyncPrivateRegistriesApi(AsyncNamespace):
     """Async methods for the ``private-registries`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -244,7 +244,7 @@ class AsyncPrivateRegistries(AsyncNamespace):
         return await self._call(_OPERATIONS["update_org_private_registry"], locals())
 
 
-class PrivateRegistries(SyncNamespace):
+class PrivateRegistriesApi(SyncNamespace):
     """Blocking methods for the ``private-registries`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.projects_v2_view import ProjectsV2View
     pass
 
-__all__ = ["AsyncProjects", "Projects"]
+__all__ = ["AsyncProjectsApi", "ProjectsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_field_for_org": Operation(
@@ -411,7 +411,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncProjects(AsyncNamespace):
+class AsyncProjectsApi(AsyncNamespace):
     """Async methods for the ``projects`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -848,7 +848,7 @@ class AsyncProjects(AsyncNamespace):
         return await self._call(_OPERATIONS["update_item_for_user"], locals())
 
 
-class Projects(SyncNamespace):
+class ProjectsApi(SyncNamespace):
     """Blocking methods for the ``projects`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

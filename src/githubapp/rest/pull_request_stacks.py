@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from githubapp.models.pull_request_stacks_unstack_response import PullRequestStacksUnstackResponse
     pass
 
-__all__ = ["AsyncPullRequestStacks", "PullRequestStacks"]
+__all__ = ["AsyncPullRequestStacksApi", "PullRequestStacksApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add": Operation(
@@ -96,7 +96,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncPullRequestStacks(AsyncNamespace):
+class AsyncPullRequestStacksApi(AsyncNamespace):
     """Async methods for the ``pull-request-stacks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -178,7 +178,7 @@ class AsyncPullRequestStacks(AsyncNamespace):
         return await self._call(_OPERATIONS["unstack"], locals())
 
 
-class PullRequestStacks(SyncNamespace):
+class PullRequestStacksApi(SyncNamespace):
     """Blocking methods for the ``pull-request-stacks`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

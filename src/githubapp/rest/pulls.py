@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from githubapp.models.review_comment import ReviewComment
     pass
 
-__all__ = ["AsyncPulls", "Pulls"]
+__all__ = ["AsyncPullsApi", "PullsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "check_if_merged": Operation(
@@ -463,7 +463,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncPulls(AsyncNamespace):
+class AsyncPullsApi(AsyncNamespace):
     """Async methods for the ``pulls`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -974,7 +974,7 @@ class AsyncPulls(AsyncNamespace):
         return await self._call(_OPERATIONS["update_review_comment"], locals())
 
 
-class Pulls(SyncNamespace):
+class PullsApi(SyncNamespace):
     """Blocking methods for the ``pulls`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.rate_limit_overview import RateLimitOverview
     pass
 
-__all__ = ["AsyncRateLimit", "RateLimit"]
+__all__ = ["AsyncRateLimitApi", "RateLimitApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "get": Operation(
@@ -32,7 +32,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncRateLimit(AsyncNamespace):
+class AsyncRateLimitApi(AsyncNamespace):
     """Async methods for the ``rate-limit`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -49,7 +49,7 @@ class AsyncRateLimit(AsyncNamespace):
         return await self._call(_OPERATIONS["get"], locals())
 
 
-class RateLimit(SyncNamespace):
+class RateLimitApi(SyncNamespace):
     """Blocking methods for the ``rate-limit`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from githubapp.models.reaction import Reaction
     pass
 
-__all__ = ["AsyncReactions", "Reactions"]
+__all__ = ["AsyncReactionsApi", "ReactionsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_for_commit_comment": Operation(
@@ -242,7 +242,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncReactions(AsyncNamespace):
+class AsyncReactionsApi(AsyncNamespace):
     """Async methods for the ``reactions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -493,7 +493,7 @@ class AsyncReactions(AsyncNamespace):
         return await self._call(_OPERATIONS["list_for_release"], locals())
 
 
-class Reactions(SyncNamespace):
+class ReactionsApi(SyncNamespace):
     """Blocking methods for the ``reactions`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

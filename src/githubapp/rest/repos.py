@@ -116,7 +116,7 @@ if TYPE_CHECKING:
     from githubapp.models.webhook_config import WebhookConfig
     pass
 
-__all__ = ["AsyncRepos", "Repos"]
+__all__ = ["AsyncReposApi", "ReposApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "accept_invitation_for_authenticated_user": Operation(
@@ -3182,7 +3182,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncRepos(AsyncNamespace):
+class AsyncReposApi(AsyncNamespace):
     """Async methods for the ``repos`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -6442,7 +6442,7 @@ class AsyncRepos(AsyncNamespace):
         return await self._call(_OPERATIONS["upload_release_asset"], locals())
 
 
-class Repos(SyncNamespace):
+class ReposApi(SyncNamespace):
     """Blocking methods for the ``repos`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from githubapp.models.search_users_response import SearchUsersResponse
     pass
 
-__all__ = ["AsyncSearch", "Search"]
+__all__ = ["AsyncSearchApi", "SearchApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "code": Operation(
@@ -128,7 +128,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncSearch(AsyncNamespace):
+class AsyncSearchApi(AsyncNamespace):
     """Async methods for the ``search`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -254,7 +254,7 @@ class AsyncSearch(AsyncNamespace):
         return await self._call(_OPERATIONS["users"], locals())
 
 
-class Search(SyncNamespace):
+class SearchApi(SyncNamespace):
     """Blocking methods for the ``search`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from githubapp.models.secret_scanning_update_org_pattern_configs_response import SecretScanningUpdateOrgPatternConfigsResponse
     pass
 
-__all__ = ["AsyncSecretScanning", "SecretScanning"]
+__all__ = ["AsyncSecretScanningApi", "SecretScanningApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "bulk_create_org_custom_patterns": Operation(
@@ -282,7 +282,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncSecretScanning(AsyncNamespace):
+class AsyncSecretScanningApi(AsyncNamespace):
     """Async methods for the ``secret-scanning`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -595,7 +595,7 @@ class AsyncSecretScanning(AsyncNamespace):
         return await self._call(_OPERATIONS["update_repo_custom_pattern"], locals())
 
 
-class SecretScanning(SyncNamespace):
+class SecretScanningApi(SyncNamespace):
     """Blocking methods for the ``secret-scanning`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

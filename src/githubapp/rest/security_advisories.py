@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from githubapp.models.repository_advisory import RepositoryAdvisory
     pass
 
-__all__ = ["AsyncSecurityAdvisories", "SecurityAdvisories"]
+__all__ = ["AsyncSecurityAdvisoriesApi", "SecurityAdvisoriesApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "create_fork": Operation(
@@ -169,7 +169,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncSecurityAdvisories(AsyncNamespace):
+class AsyncSecurityAdvisoriesApi(AsyncNamespace):
     """Async methods for the ``security-advisories`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -368,7 +368,7 @@ class AsyncSecurityAdvisories(AsyncNamespace):
         return await self._call(_OPERATIONS["update_repository_advisory"], locals())
 
 
-class SecurityAdvisories(SyncNamespace):
+class SecurityAdvisoriesApi(SyncNamespace):
     """Blocking methods for the ``security-advisories`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

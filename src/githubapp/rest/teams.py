@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from githubapp.models.team_repository import TeamRepository
     pass
 
-__all__ = ["AsyncTeams", "Teams"]
+__all__ = ["AsyncTeamsApi", "TeamsApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_member_legacy": Operation(
@@ -503,7 +503,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncTeams(AsyncNamespace):
+class AsyncTeamsApi(AsyncNamespace):
     """Async methods for the ``teams`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1025,7 +1025,7 @@ class AsyncTeams(AsyncNamespace):
         return await self._call(_OPERATIONS["update_legacy"], locals())
 
 
-class Teams(SyncNamespace):
+class TeamsApi(SyncNamespace):
     """Blocking methods for the ``teams`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

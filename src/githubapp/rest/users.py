@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from githubapp.models.users_list_attestations_response import UsersListAttestationsResponse
     pass
 
-__all__ = ["AsyncUsers", "Users"]
+__all__ = ["AsyncUsersApi", "UsersApi"]
 
 _OPERATIONS: dict[str, Operation] = {
     "add_email_for_authenticated_user": Operation(
@@ -734,7 +734,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncUsers(AsyncNamespace):
+class AsyncUsersApi(AsyncNamespace):
     """Async methods for the ``users`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -1381,7 +1381,7 @@ class AsyncUsers(AsyncNamespace):
         return await self._call(_OPERATIONS["update_authenticated"], locals())
 
 
-class Users(SyncNamespace):
+class UsersApi(SyncNamespace):
     """Blocking methods for the ``users`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS

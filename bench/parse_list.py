@@ -1,0 +1,127 @@
+"""Parsing a 100-issue list page into models against ``json.loads`` of the same bytes, same run.
+
+    python3 bench/parse_list.py [--repeats 7]
+
+The page is the spec's ``components/examples/issue`` repeated with distinct ids and numbers. The
+typed side is the SDK's own decode path for ``issues/list-for-repo``: ``Operation.adapter(200)``
+(``validate_json`` on the bytes) and, end to end, ``githubapp._shared.decode_response``. Goal
+(issue 2): at most 1.3x ``json.loads``. The lenient (drift) path is reported for information.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import timeit
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from _common import issue_example, issue_page, load_average, table, verdict
+
+GOAL_RATIO = 1.3
+OPERATION_ID = "issues/list-for-repo"
+
+
+def best_us(fn: Callable[[], Any], repeats: int, budget_s: float = 0.25) -> float:
+    """Best per-call time (microseconds) over ``repeats`` timeit rounds of about ``budget_s`` each."""
+    number, _ = timeit.Timer(fn).autorange()
+    number = max(1, int(number * budget_s / 0.2))
+    return min(timeit.repeat(fn, number=number, repeat=repeats)) / number * 1e6
+
+
+def run(repeats: int = 7) -> list[list[str]]:
+    """Measure, print the details, return the summary rows for ``run_all``."""
+    import httpx
+
+    from githubapp._decode import decode_json
+    from githubapp._operation import Operation
+    from githubapp._shared import decode_response
+    from githubapp.config import ClientConfig
+    from githubapp.rest.issues import AsyncIssues
+
+    op: Operation = AsyncIssues._operations["list_for_repo"]
+    if op.operation_id != OPERATION_ID:
+        raise RuntimeError(f"expected {OPERATION_ID}, found {op.operation_id}")
+    print(f"== parse a 100-issue page: best of {repeats} timeit rounds; load average {load_average()}")
+
+    page = issue_page(issue_example(), 100)
+    content = json.dumps(page).encode()
+    drifting = [dict(item) for item in page]
+    drifting[37]["title"] = None  # the spec says a non-null string
+    drift_content = json.dumps(drifting).encode()
+    config = ClientConfig()
+    response = httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+    drift_response = httpx.Response(200, content=drift_content, headers={"Content-Type": "application/json"})
+
+    # first use in this process: model import + schema build + first validation (reported, not a ratio)
+    t0 = time.perf_counter()
+    adapter = op.adapter(200)
+    t1 = time.perf_counter()
+    first = adapter.validate_json(content)
+    t2 = time.perf_counter()
+    if [type(i).__name__ for i in first] != ["Issue"] * 100 or [i.number for i in first] != list(range(1, 101)):
+        raise RuntimeError("the fast path did not return 100 Issue models")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lenient = decode_response(op, drift_response, config)
+    drift_warnings = [w for w in caught if w.category.__name__ == "SpecDriftWarning"]
+    if len(lenient) != 100 or lenient[37].title is not None or lenient[36].title != page[36]["title"] or not drift_warnings:
+        raise RuntimeError("the lenient path did not keep the drifting page as sent")
+
+    def typed_adapter() -> Any:
+        return adapter.validate_json(content)
+
+    def typed_decode() -> Any:
+        return decode_response(op, response, config)
+
+    def plain() -> Any:
+        return json.loads(content)
+
+    def lenient_decode() -> Any:
+        return decode_json(op.return_type(200), drift_content, op.operation_id)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        times: dict[str, float] = {}
+        for _ in range(2):  # two interleaved passes; keep the best of each
+            for name, fn in (("json.loads", plain), ("adapter.validate_json", typed_adapter),
+                             ("decode_response", typed_decode), ("lenient, 1 drifting item", lenient_decode)):
+                t = best_us(fn, max(1, repeats // 2 + 1))
+                times[name] = min(times.get(name, t), t)
+
+    base = times["json.loads"]
+    print(f"page: 100 issues, {len(content) / 1024:.0f} KiB; first use: adapter build {(t1 - t0) * 1000:.0f} ms "
+          f"(imports the model graph, builds the schema), first validate_json {(t2 - t1) * 1000:.1f} ms")
+    print(table(
+        [[name, f"{t / 1000:.2f}", f"{t / base:.2f}x"] for name, t in times.items()],
+        ["path", "ms per page (best)", "ratio to json.loads"],
+    ))
+    ratio = times["adapter.validate_json"] / base
+    end_to_end = times["decode_response"] / base
+    return [
+        ["100-issue page: Operation.adapter(200).validate_json / json.loads",
+         f"{ratio:.2f}x ({times['adapter.validate_json'] / 1000:.2f} vs {base / 1000:.2f} ms; "
+         f"decode_response {end_to_end:.2f}x)",
+         f"<= {GOAL_RATIO}x", verdict(ratio <= GOAL_RATIO)],
+        ["same page, 1 drifting item (lenient path) / json.loads",
+         f"{times['lenient, 1 drifting item'] / base:.2f}x ({times['lenient, 1 drifting item'] / 1000:.2f} ms)",
+         "(information)", ""],
+        ["first use of list[Issue] in a process (adapter build)", f"{(t1 - t0) * 1000:.0f} ms", "(information)", ""],
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    summary = run(args.repeats)
+    print()
+    print(table(summary, ["measure", "measured", "goal", "verdict"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
