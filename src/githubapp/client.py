@@ -20,6 +20,7 @@ import httpx
 
 from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
+from .graphql import REPOSITORY_DETAILS_QUERY, RepositoryDetails, graphql_data, graphql_request
 from .http import AsyncPipeline
 from .http.pipeline import default_headers, limits
 from .pagination import PageWalker, apaginate
@@ -119,6 +120,23 @@ class AsyncGitHubClient(AsyncNamespaces):
     ) -> AsyncIterator[Any]:
         """Iterate the items of every page of a list operation, following ``Link: rel="next"``."""
         return apaginate(self, PageWalker(self.config, method, args, kwargs, max_items))
+
+    async def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Run a GraphQL query or mutation through the same pipeline; returns ``data``.
+
+        Raises :class:`~githubapp.graphql.GraphQLError` (``.errors``, partial ``.data``) on errors.
+        """
+        response = await self._pipeline.send(graphql_request(self.config.base_url, query, variables))
+        return graphql_data(response.content)
+
+    async def execute_graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Alias of :meth:`graphql`."""
+        return await self.graphql(query, variables)
+
+    async def get_repository_details_graphql(self, owner: str, repo: str) -> RepositoryDetails:
+        """Id, name, description, URL, stars, forks, default branch, language, topics, dates, visibility."""
+        data = await self.graphql(REPOSITORY_DETAILS_QUERY, {"owner": owner, "name": repo})
+        return RepositoryDetails.from_data(data)
 
     # -- convenience methods: thin typed wrappers of the generated operations -------------------
     async def get_repository(self, owner: str, repo: str) -> FullRepository:

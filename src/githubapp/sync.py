@@ -19,6 +19,7 @@ import httpx
 
 from ._operation import Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
+from .graphql import graphql_data, graphql_request
 from .http import SyncPipeline
 from .http.pipeline import default_headers, limits
 from .pagination import PageWalker, paginate
@@ -88,6 +89,12 @@ class GitHubClient(SyncNamespaces):
         """Any endpoint, raw (see :meth:`AsyncGitHubClient.request`)."""
         prepared = raw_request(self.config, method, url, params=params, json=json, headers=headers, content=content, fields=fields)
         return self._pipeline.send(prepared)
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Run a GraphQL query or mutation; returns ``data`` (see :meth:`AsyncGitHubClient.graphql`)."""
+        return graphql_data(self._pipeline.send(graphql_request(self.config.base_url, query, variables)).content)
+
+    execute_graphql = graphql
 
     @overload
     def paginate(self, method: Callable[..., list[T]], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[T]: ...
