@@ -31,4 +31,4 @@ bench: install
 	$(PYTHON) bench/run_all.py
 
 demo: install  ## offline demo: a local Prism mock of the GitHub API + examples/quickstart.py
-	bash scripts/demo.sh
+	PYTHON=$(PYTHON) bash scripts/demo.sh

@@ -59,6 +59,21 @@ class Namespace:
     methods: list[Method]
     models: dict[str, str] = field(default_factory=dict)  # class -> model module
     uses_datetime: bool = False
+    uses_builtins: bool = False
+
+
+#: builtins the annotations use; a method with one of these names (``issues.list``) would shadow it
+#: inside the class body for type checkers, so such namespaces spell them ``builtins.list``
+ANNOTATION_BUILTINS = ("list", "dict", "str", "int", "float", "bool", "bytes")
+
+
+def qualify_builtins(expr: str, names: set[str]) -> str:
+    """``list[str]`` -> ``builtins.list[str]`` outside string literals (``Literal['list']`` stays)."""
+    pieces = re.split(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", expr)
+    for i in range(0, len(pieces), 2):  # even pieces are outside quotes
+        for name in names:
+            pieces[i] = re.sub(rf"(?<![\w.]){name}\b", f"builtins.{name}", pieces[i])
+    return "".join(pieces)
 
 
 def synthetic_name(operation_id: str, suffix: str) -> str:
@@ -226,6 +241,13 @@ def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
             if any("datetime" in p.annotation for p in method.keyword_params):
                 ns.uses_datetime = True
         ns.models = dict(sorted(ns.models.items()))
+        shadowed = {m.name for m in methods} & set(ANNOTATION_BUILTINS)
+        if shadowed:
+            ns.uses_builtins = True
+            for method in methods:
+                method.return_annotation = qualify_builtins(method.return_annotation, shadowed)
+                for p in method.path_params + method.query_params + method.body_params:
+                    p.annotation = qualify_builtins(p.annotation, shadowed)
         namespaces.append(ns)
     return namespaces
 

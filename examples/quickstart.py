@@ -1,7 +1,7 @@
 """githubapp quickstart: create, fetch, list and paginate issues.
 
 Offline, against the bundled mock server:   make demo
-Against GitHub (creates a real issue!):      GITHUB_TOKEN=... GITHUB_API_URL=https://api.github.com \\
+Against GitHub (creates a real issue!):      GITHUB_TOKEN=... GITHUB_REPOSITORY=you/your-repo \\
                                              python examples/quickstart.py
 """
 
@@ -13,7 +13,7 @@ import os
 from githubapp import AsyncGitHubClient
 from githubapp.models import Issue
 
-OWNER, REPO = "octocat", "hello-world"
+OWNER, REPO = os.environ.get("GITHUB_REPOSITORY", "octocat/hello-world").split("/", 1)
 
 
 def describe(issue: Issue) -> str:

@@ -96,7 +96,7 @@ log "mock GitHub API (Prism $version) ready on $BASE_URL after $((SECONDS - star
 #    TERM/INT sent to this script is handled at once and stops both processes).
 NO_PROXY="$HOST,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="$HOST,localhost${no_proxy:+,$no_proxy}" \
 PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" \
-GITHUB_API_URL="$BASE_URL" GITHUB_TOKEN=demo-token \
+GITHUB_API_URL="$BASE_URL" GITHUB_TOKEN=demo-token GITHUB_REPOSITORY=octocat/hello-world \
   "$PYTHON" examples/quickstart.py </dev/null &
 QS_PID=$!
 rc=0

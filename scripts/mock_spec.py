@@ -31,6 +31,7 @@ import argparse
 import copy
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,9 @@ def reduce_spec(spec: Json, operations: list[tuple[str, str]]) -> Json:
         _, kind, name = parts
         components.setdefault(kind, {})[name] = copy.deepcopy(spec["components"][kind][name])
 
-    used_tags = {t for item in paths.values() for op in item.values() if isinstance(op, dict) for t in op.get("tags", [])}
+    used_tags = {
+        t for item in paths.values() for op in item.values() if isinstance(op, dict) for t in op.get("tags", [])
+    }
     return {
         "openapi": spec["openapi"],
         "info": {**spec["info"], "title": spec["info"]["title"] + " (reduced for the offline demo)"},
@@ -110,7 +113,7 @@ def reduce_spec(spec: Json, operations: list[tuple[str, str]]) -> Json:
     }
 
 
-def _walk(node: Json):
+def _walk(node: Json) -> Iterator[Json]:
     yield node
     if isinstance(node, dict):
         for v in node.values():
@@ -211,8 +214,11 @@ def add_local_pagination(doc: Json, base_url: str) -> None:
     page2_op["summary"] = "List repository issues by repository id (page 2 of the offline demo)"
     page2_op["parameters"] = [
         {"name": "repository_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-        *[p for p in list_op.get("parameters", []) if p.get("$ref") not in
-          ("#/components/parameters/owner", "#/components/parameters/repo")],
+        *[
+            p
+            for p in list_op.get("parameters", [])
+            if p.get("$ref") not in ("#/components/parameters/owner", "#/components/parameters/repo")
+        ],
     ]
     page2_op["responses"]["200"] = _page_response(page2, f'<{url(1)}>; rel="prev", <{url(1)}>; rel="first"')
     doc["paths"][PAGE2_PATH] = {"get": page2_op}
@@ -265,13 +271,21 @@ def parse_operation(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="full OpenAPI JSON (read only)")
-    ap.add_argument("--base-url", help="the mock's own URL, e.g. http://127.0.0.1:4010; "
-                    "enables the local two-page pagination fixture")
+    ap.add_argument(
+        "--base-url",
+        help="the mock's own URL, e.g. http://127.0.0.1:4010; enables the local two-page pagination fixture",
+    )
     ap.add_argument("-o", "--output", type=Path, help="where to write (default: stdout)")
-    ap.add_argument("--op", dest="operations", action="append", type=parse_operation, metavar="'METHOD /path'",
-                    help="operation to keep (repeatable; default: the quickstart's three issue operations)")
+    ap.add_argument(
+        "--op",
+        dest="operations",
+        action="append",
+        type=parse_operation,
+        metavar="'METHOD /path'",
+        help="operation to keep (repeatable; default: the quickstart's three issue operations)",
+    )
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     args = ap.parse_args(argv)
 
@@ -281,8 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n", encoding="utf-8")
         if not args.quiet:
-            print(f"mock_spec: wrote {args.output} ({len(doc['paths'])} paths, "
-                  f"{sum(len(v) for v in doc['components'].values())} components)", file=sys.stderr)
+            print(
+                f"mock_spec: wrote {args.output} ({len(doc['paths'])} paths, "
+                f"{sum(len(v) for v in doc['components'].values())} components)",
+                file=sys.stderr,
+            )
     else:
         sys.stdout.write(text + "\n")
     return 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -131,8 +132,8 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: list[str],
-    ) -> list[SimpleUser]:
+        usernames: builtins.list[str],
+    ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
         ``POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add`` (enterprise-team-memberships/bulk-add)
@@ -146,8 +147,8 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: list[str],
-    ) -> list[SimpleUser]:
+        usernames: builtins.list[str],
+    ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 
         ``POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove`` (enterprise-team-memberships/bulk-remove)
@@ -177,7 +178,7 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List members in an enterprise team
 
         ``GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships`` (enterprise-team-memberships/list)
@@ -225,8 +226,8 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: list[str],
-    ) -> list[SimpleUser]:
+        usernames: builtins.list[str],
+    ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
         ``POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add`` (enterprise-team-memberships/bulk-add)
@@ -240,8 +241,8 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: list[str],
-    ) -> list[SimpleUser]:
+        usernames: builtins.list[str],
+    ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 
         ``POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove`` (enterprise-team-memberships/bulk-remove)
@@ -271,7 +272,7 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List members in an enterprise team
 
         ``GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships`` (enterprise-team-memberships/list)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -148,7 +149,7 @@ class AsyncEnterpriseTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[EnterpriseTeam]:
+    ) -> builtins.list[EnterpriseTeam]:
         """List enterprise teams
 
         ``GET /enterprises/{enterprise}/teams`` (enterprise-teams/list)
@@ -234,7 +235,7 @@ class EnterpriseTeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[EnterpriseTeam]:
+    ) -> builtins.list[EnterpriseTeam]:
         """List enterprise teams
 
         ``GET /enterprises/{enterprise}/teams`` (enterprise-teams/list)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -448,7 +449,7 @@ class AsyncGistsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List gists for the authenticated user
 
         ``GET /gists`` (gists/list)
@@ -463,7 +464,7 @@ class AsyncGistsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistComment]:
+    ) -> builtins.list[GistComment]:
         """List gist comments
 
         ``GET /gists/{gist_id}/comments`` (gists/list-comments)
@@ -478,7 +479,7 @@ class AsyncGistsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistCommit]:
+    ) -> builtins.list[GistCommit]:
         """List gist commits
 
         ``GET /gists/{gist_id}/commits`` (gists/list-commits)
@@ -494,7 +495,7 @@ class AsyncGistsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List gists for a user
 
         ``GET /users/{username}/gists`` (gists/list-for-user)
@@ -509,7 +510,7 @@ class AsyncGistsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistSimple]:
+    ) -> builtins.list[GistSimple]:
         """List gist forks
 
         ``GET /gists/{gist_id}/forks`` (gists/list-forks)
@@ -524,7 +525,7 @@ class AsyncGistsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List public gists
 
         ``GET /gists/public`` (gists/list-public)
@@ -539,7 +540,7 @@ class AsyncGistsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List starred gists
 
         ``GET /gists/starred`` (gists/list-starred)
@@ -730,7 +731,7 @@ class GistsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List gists for the authenticated user
 
         ``GET /gists`` (gists/list)
@@ -745,7 +746,7 @@ class GistsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistComment]:
+    ) -> builtins.list[GistComment]:
         """List gist comments
 
         ``GET /gists/{gist_id}/comments`` (gists/list-comments)
@@ -760,7 +761,7 @@ class GistsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistCommit]:
+    ) -> builtins.list[GistCommit]:
         """List gist commits
 
         ``GET /gists/{gist_id}/commits`` (gists/list-commits)
@@ -776,7 +777,7 @@ class GistsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List gists for a user
 
         ``GET /users/{username}/gists`` (gists/list-for-user)
@@ -791,7 +792,7 @@ class GistsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GistSimple]:
+    ) -> builtins.list[GistSimple]:
         """List gist forks
 
         ``GET /gists/{gist_id}/forks`` (gists/list-forks)
@@ -806,7 +807,7 @@ class GistsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List public gists
 
         ``GET /gists/public`` (gists/list-public)
@@ -821,7 +822,7 @@ class GistsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[BaseGist]:
+    ) -> builtins.list[BaseGist]:
         """List starred gists
 
         ``GET /gists/starred`` (gists/list-starred)

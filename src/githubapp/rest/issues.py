@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -942,7 +943,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str | dict[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -974,8 +975,8 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: list[dict[str, Any]] = UNSET,
-    ) -> list[IssueFieldValue]:
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
         ``POST /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/add-issue-field-values)
@@ -990,8 +991,8 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: list[str | dict[str, Any]] = UNSET,
-    ) -> list[Label]:
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+    ) -> builtins.list[Label]:
         """Add labels to an issue
 
         ``POST /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/add-labels)
@@ -1070,9 +1071,9 @@ class AsyncIssuesApi(AsyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: list[str | dict[str, Any]] = UNSET,
-        assignees: list[str] = UNSET,
-        issue_field_values: list[dict[str, Any]] = UNSET,
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str] = UNSET,
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -1305,7 +1306,7 @@ class AsyncIssuesApi(AsyncNamespace):
         pulls: bool = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List issues assigned to the authenticated user
 
         ``GET /issues`` (issues/list)
@@ -1321,7 +1322,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List assignees
 
         ``GET /repos/{owner}/{repo}/assignees`` (issues/list-assignees)
@@ -1339,7 +1340,7 @@ class AsyncIssuesApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueComment]:
+    ) -> builtins.list[IssueComment]:
         """List issue comments
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/comments`` (issues/list-comments)
@@ -1358,7 +1359,7 @@ class AsyncIssuesApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueComment]:
+    ) -> builtins.list[IssueComment]:
         """List issue comments for a repository
 
         ``GET /repos/{owner}/{repo}/issues/comments`` (issues/list-comments-for-repo)
@@ -1375,7 +1376,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List dependencies an issue is blocked by
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by`` (issues/list-dependencies-blocked-by)
@@ -1392,7 +1393,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List dependencies an issue is blocking
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking`` (issues/list-dependencies-blocking)
@@ -1409,7 +1410,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[LabeledIssueEvent | UnlabeledIssueEvent | AssignedIssueEvent | UnassignedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
+    ) -> builtins.list[LabeledIssueEvent | UnlabeledIssueEvent | AssignedIssueEvent | UnassignedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
         """List issue events
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/events`` (issues/list-events)
@@ -1425,7 +1426,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueEvent]:
+    ) -> builtins.list[IssueEvent]:
         """List issue events for a repository
 
         ``GET /repos/{owner}/{repo}/issues/events`` (issues/list-events-for-repo)
@@ -1443,7 +1444,7 @@ class AsyncIssuesApi(AsyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         exclude: str = UNSET,
-    ) -> list[LabeledIssueEvent | UnlabeledIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineCommentEvent | TimelineCrossReferencedEvent | TimelineCommittedEvent | TimelineReviewedEvent | TimelineLineCommentedEvent | TimelineCommitCommentedEvent | TimelineAssignedIssueEvent | TimelineUnassignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
+    ) -> builtins.list[LabeledIssueEvent | UnlabeledIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineCommentEvent | TimelineCrossReferencedEvent | TimelineCommittedEvent | TimelineReviewedEvent | TimelineLineCommentedEvent | TimelineCommitCommentedEvent | TimelineAssignedIssueEvent | TimelineUnassignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
         """List timeline events for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/timeline`` (issues/list-events-for-timeline)
@@ -1463,7 +1464,7 @@ class AsyncIssuesApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List user account issues assigned to the authenticated user
 
         ``GET /user/issues`` (issues/list-for-authenticated-user)
@@ -1485,7 +1486,7 @@ class AsyncIssuesApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List organization issues assigned to the authenticated user
 
         ``GET /orgs/{org}/issues`` (issues/list-for-org)
@@ -1512,7 +1513,7 @@ class AsyncIssuesApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List repository issues
 
         ``GET /repos/{owner}/{repo}/issues`` (issues/list-for-repo)
@@ -1529,7 +1530,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueFieldValue]:
+    ) -> builtins.list[IssueFieldValue]:
         """List issue field values for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/list-issue-field-values-for-issue)
@@ -1546,7 +1547,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for issues in a milestone
 
         ``GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels`` (issues/list-labels-for-milestone)
@@ -1562,7 +1563,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for a repository
 
         ``GET /repos/{owner}/{repo}/labels`` (issues/list-labels-for-repo)
@@ -1579,7 +1580,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/list-labels-on-issue)
@@ -1598,7 +1599,7 @@ class AsyncIssuesApi(AsyncNamespace):
         direction: Literal['asc', 'desc'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Milestone]:
+    ) -> builtins.list[Milestone]:
         """List milestones
 
         ``GET /repos/{owner}/{repo}/milestones`` (issues/list-milestones)
@@ -1615,7 +1616,7 @@ class AsyncIssuesApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List sub-issues
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues`` (issues/list-sub-issues)
@@ -1634,7 +1635,7 @@ class AsyncIssuesApi(AsyncNamespace):
         action: Literal['set_type', 'add_label', 'add_field', 'add_assignee', 'close_issue'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueSuggestion]:
+    ) -> builtins.list[IssueSuggestion]:
         """List issue suggestions
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/suggestions`` (issues/list-suggestions)
@@ -1693,7 +1694,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: list[str],
+        assignees: builtins.list[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -1724,7 +1725,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         name: str,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """Remove a label from an issue
 
         ``DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}`` (issues/remove-label)
@@ -1773,8 +1774,8 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: list[dict[str, Any]] = UNSET,
-    ) -> list[IssueFieldValue]:
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
         ``PUT /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/set-issue-field-values)
@@ -1789,8 +1790,8 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: list[str] | list[dict[str, Any]] = UNSET,
-    ) -> list[Label]:
+        labels: builtins.list[str] | builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[Label]:
         """Set labels for an issue
 
         ``PUT /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/set-labels)
@@ -1840,9 +1841,9 @@ class AsyncIssuesApi(AsyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: list[str | dict[str, Any]] = UNSET,
-        assignees: list[str | dict[str, Any]] = UNSET,
-        issue_field_values: list[dict[str, Any]] = UNSET,
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str | dict[str, Any]] = UNSET,
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
         type: str | dict[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue
@@ -1918,7 +1919,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str | dict[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -1950,8 +1951,8 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: list[dict[str, Any]] = UNSET,
-    ) -> list[IssueFieldValue]:
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
         ``POST /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/add-issue-field-values)
@@ -1966,8 +1967,8 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: list[str | dict[str, Any]] = UNSET,
-    ) -> list[Label]:
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+    ) -> builtins.list[Label]:
         """Add labels to an issue
 
         ``POST /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/add-labels)
@@ -2046,9 +2047,9 @@ class IssuesApi(SyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: list[str | dict[str, Any]] = UNSET,
-        assignees: list[str] = UNSET,
-        issue_field_values: list[dict[str, Any]] = UNSET,
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str] = UNSET,
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -2281,7 +2282,7 @@ class IssuesApi(SyncNamespace):
         pulls: bool = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List issues assigned to the authenticated user
 
         ``GET /issues`` (issues/list)
@@ -2297,7 +2298,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List assignees
 
         ``GET /repos/{owner}/{repo}/assignees`` (issues/list-assignees)
@@ -2315,7 +2316,7 @@ class IssuesApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueComment]:
+    ) -> builtins.list[IssueComment]:
         """List issue comments
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/comments`` (issues/list-comments)
@@ -2334,7 +2335,7 @@ class IssuesApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueComment]:
+    ) -> builtins.list[IssueComment]:
         """List issue comments for a repository
 
         ``GET /repos/{owner}/{repo}/issues/comments`` (issues/list-comments-for-repo)
@@ -2351,7 +2352,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List dependencies an issue is blocked by
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by`` (issues/list-dependencies-blocked-by)
@@ -2368,7 +2369,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List dependencies an issue is blocking
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking`` (issues/list-dependencies-blocking)
@@ -2385,7 +2386,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[LabeledIssueEvent | UnlabeledIssueEvent | AssignedIssueEvent | UnassignedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
+    ) -> builtins.list[LabeledIssueEvent | UnlabeledIssueEvent | AssignedIssueEvent | UnassignedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
         """List issue events
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/events`` (issues/list-events)
@@ -2401,7 +2402,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueEvent]:
+    ) -> builtins.list[IssueEvent]:
         """List issue events for a repository
 
         ``GET /repos/{owner}/{repo}/issues/events`` (issues/list-events-for-repo)
@@ -2419,7 +2420,7 @@ class IssuesApi(SyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         exclude: str = UNSET,
-    ) -> list[LabeledIssueEvent | UnlabeledIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineCommentEvent | TimelineCrossReferencedEvent | TimelineCommittedEvent | TimelineReviewedEvent | TimelineLineCommentedEvent | TimelineCommitCommentedEvent | TimelineAssignedIssueEvent | TimelineUnassignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
+    ) -> builtins.list[LabeledIssueEvent | UnlabeledIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineCommentEvent | TimelineCrossReferencedEvent | TimelineCommittedEvent | TimelineReviewedEvent | TimelineLineCommentedEvent | TimelineCommitCommentedEvent | TimelineAssignedIssueEvent | TimelineUnassignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent]:
         """List timeline events for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/timeline`` (issues/list-events-for-timeline)
@@ -2439,7 +2440,7 @@ class IssuesApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List user account issues assigned to the authenticated user
 
         ``GET /user/issues`` (issues/list-for-authenticated-user)
@@ -2461,7 +2462,7 @@ class IssuesApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List organization issues assigned to the authenticated user
 
         ``GET /orgs/{org}/issues`` (issues/list-for-org)
@@ -2488,7 +2489,7 @@ class IssuesApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List repository issues
 
         ``GET /repos/{owner}/{repo}/issues`` (issues/list-for-repo)
@@ -2505,7 +2506,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueFieldValue]:
+    ) -> builtins.list[IssueFieldValue]:
         """List issue field values for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/list-issue-field-values-for-issue)
@@ -2522,7 +2523,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for issues in a milestone
 
         ``GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels`` (issues/list-labels-for-milestone)
@@ -2538,7 +2539,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for a repository
 
         ``GET /repos/{owner}/{repo}/labels`` (issues/list-labels-for-repo)
@@ -2555,7 +2556,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """List labels for an issue
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/list-labels-on-issue)
@@ -2574,7 +2575,7 @@ class IssuesApi(SyncNamespace):
         direction: Literal['asc', 'desc'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Milestone]:
+    ) -> builtins.list[Milestone]:
         """List milestones
 
         ``GET /repos/{owner}/{repo}/milestones`` (issues/list-milestones)
@@ -2591,7 +2592,7 @@ class IssuesApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Issue]:
+    ) -> builtins.list[Issue]:
         """List sub-issues
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues`` (issues/list-sub-issues)
@@ -2610,7 +2611,7 @@ class IssuesApi(SyncNamespace):
         action: Literal['set_type', 'add_label', 'add_field', 'add_assignee', 'close_issue'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[IssueSuggestion]:
+    ) -> builtins.list[IssueSuggestion]:
         """List issue suggestions
 
         ``GET /repos/{owner}/{repo}/issues/{issue_number}/suggestions`` (issues/list-suggestions)
@@ -2669,7 +2670,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: list[str],
+        assignees: builtins.list[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -2700,7 +2701,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         name: str,
-    ) -> list[Label]:
+    ) -> builtins.list[Label]:
         """Remove a label from an issue
 
         ``DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}`` (issues/remove-label)
@@ -2749,8 +2750,8 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: list[dict[str, Any]] = UNSET,
-    ) -> list[IssueFieldValue]:
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
         ``PUT /repos/{owner}/{repo}/issues/{issue_number}/issue-field-values`` (issues/set-issue-field-values)
@@ -2765,8 +2766,8 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: list[str] | list[dict[str, Any]] = UNSET,
-    ) -> list[Label]:
+        labels: builtins.list[str] | builtins.list[dict[str, Any]] = UNSET,
+    ) -> builtins.list[Label]:
         """Set labels for an issue
 
         ``PUT /repos/{owner}/{repo}/issues/{issue_number}/labels`` (issues/set-labels)
@@ -2816,9 +2817,9 @@ class IssuesApi(SyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: list[str | dict[str, Any]] = UNSET,
-        assignees: list[str | dict[str, Any]] = UNSET,
-        issue_field_values: list[dict[str, Any]] = UNSET,
+        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: builtins.list[str | dict[str, Any]] = UNSET,
+        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
         type: str | dict[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -1727,7 +1728,7 @@ class AsyncOrgsApi(AsyncNamespace):
         physical_environment: str = UNSET,
         cluster: str = UNSET,
         tags: dict[str, Any] = UNSET,
-        runtime_risks: list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -1768,7 +1769,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: list[dict[str, Any]],
+        deployments: builtins.list[dict[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -1786,7 +1787,7 @@ class AsyncOrgsApi(AsyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: list[int] = UNSET,
+        team_ids: builtins.list[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -1804,7 +1805,7 @@ class AsyncOrgsApi(AsyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: list[dict[str, Any]] | None = UNSET,
+        options: builtins.list[dict[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -1837,7 +1838,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         name: str,
         config: dict[str, Any],
-        events: list[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -1855,9 +1856,9 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | list[str] | None = UNSET,
+        default_value: str | builtins.list[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: list[str] | None = UNSET,
+        allowed_values: builtins.list[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -1873,8 +1874,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        properties: list[dict[str, Any]],
-    ) -> list[CustomProperty]:
+        properties: builtins.list[dict[str, Any]],
+    ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
         ``PATCH /orgs/{org}/properties/schema`` (orgs/custom-properties-for-repos-create-or-update-organization-definitions)
@@ -1887,8 +1888,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repository_names: list[str],
-        properties: list[dict[str, Any]],
+        repository_names: builtins.list[str],
+        properties: builtins.list[dict[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -1927,7 +1928,7 @@ class AsyncOrgsApi(AsyncNamespace):
     async def custom_properties_for_repos_get_organization_definitions(
         self,
         org: str,
-    ) -> list[CustomProperty]:
+    ) -> builtins.list[CustomProperty]:
         """Get all custom properties for an organization
 
         ``GET /orgs/{org}/properties/schema`` (orgs/custom-properties-for-repos-get-organization-definitions)
@@ -1943,7 +1944,7 @@ class AsyncOrgsApi(AsyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         repository_query: str = UNSET,
-    ) -> list[OrgRepoCustomPropertyValues]:
+    ) -> builtins.list[OrgRepoCustomPropertyValues]:
         """List custom property values for organization repositories
 
         ``GET /orgs/{org}/properties/values`` (orgs/custom-properties-for-repos-get-organization-values)
@@ -1968,8 +1969,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: list[str] = UNSET,
-        attestation_ids: list[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -2186,7 +2187,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[RulesetVersion]:
+    ) -> builtins.list[RulesetVersion]:
         """Get organization ruleset history
 
         ``GET /orgs/{org}/rulesets/{ruleset_id}/history`` (orgs/get-org-ruleset-history)
@@ -2254,7 +2255,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         since: int = UNSET,
         per_page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations
 
         ``GET /organizations`` (orgs/list)
@@ -2312,7 +2313,7 @@ class AsyncOrgsApi(AsyncNamespace):
         before: str = UNSET,
         after: str = UNSET,
         predicate_type: str = UNSET,
-    ) -> list[OrgsListAttestationRepositoriesResponseItem]:
+    ) -> builtins.list[OrgsListAttestationRepositoriesResponseItem]:
         """List attestation repositories
 
         ``GET /orgs/{org}/attestations/repositories`` (orgs/list-attestation-repositories)
@@ -2343,7 +2344,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: list[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -2363,7 +2364,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users blocked by an organization
 
         ``GET /orgs/{org}/blocks`` (orgs/list-blocked-users)
@@ -2378,7 +2379,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List failed organization invitations
 
         ``GET /orgs/{org}/failed_invitations`` (orgs/list-failed-invitations)
@@ -2392,7 +2393,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations for the authenticated user
 
         ``GET /user/orgs`` (orgs/list-for-authenticated-user)
@@ -2407,7 +2408,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations for a user
 
         ``GET /users/{username}/orgs`` (orgs/list-for-user)
@@ -2423,7 +2424,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List organization invitation teams
 
         ``GET /orgs/{org}/invitations/{invitation_id}/teams`` (orgs/list-invitation-teams)
@@ -2435,7 +2436,7 @@ class AsyncOrgsApi(AsyncNamespace):
     async def list_issue_fields(
         self,
         org: str,
-    ) -> list[IssueField]:
+    ) -> builtins.list[IssueField]:
         """List issue fields for an organization
 
         ``GET /orgs/{org}/issue-fields`` (orgs/list-issue-fields)
@@ -2447,7 +2448,7 @@ class AsyncOrgsApi(AsyncNamespace):
     async def list_issue_types(
         self,
         org: str,
-    ) -> list[IssueType]:
+    ) -> builtins.list[IssueType]:
         """List issue types for an organization
 
         ``GET /orgs/{org}/issue-types`` (orgs/list-issue-types)
@@ -2464,7 +2465,7 @@ class AsyncOrgsApi(AsyncNamespace):
         role: Literal['all', 'admin', 'member'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List organization members
 
         ``GET /orgs/{org}/members`` (orgs/list-members)
@@ -2479,7 +2480,7 @@ class AsyncOrgsApi(AsyncNamespace):
         state: Literal['active', 'pending'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrgMembership]:
+    ) -> builtins.list[OrgMembership]:
         """List organization memberships for the authenticated user
 
         ``GET /user/memberships/orgs`` (orgs/list-memberships-for-authenticated-user)
@@ -2495,7 +2496,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamRoleAssignment]:
+    ) -> builtins.list[TeamRoleAssignment]:
         """List teams that are assigned to an organization role
 
         ``GET /orgs/{org}/organization-roles/{role_id}/teams`` (orgs/list-org-role-teams)
@@ -2511,7 +2512,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[UserRoleAssignment]:
+    ) -> builtins.list[UserRoleAssignment]:
         """List users that are assigned to an organization role
 
         ``GET /orgs/{org}/organization-roles/{role_id}/users`` (orgs/list-org-role-users)
@@ -2535,7 +2536,7 @@ class AsyncOrgsApi(AsyncNamespace):
     async def list_organization_fine_grained_permissions(
         self,
         org: str,
-    ) -> list[OrgsListOrganizationFineGrainedPermissionsResponseItem]:
+    ) -> builtins.list[OrgsListOrganizationFineGrainedPermissionsResponseItem]:
         """List organization fine-grained permissions for an organization
 
         ``GET /orgs/{org}/organization-fine-grained-permissions`` (orgs/list-organization-fine-grained-permissions)
@@ -2551,7 +2552,7 @@ class AsyncOrgsApi(AsyncNamespace):
         filter: Literal['2fa_disabled', '2fa_insecure', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List outside collaborators for an organization
 
         ``GET /orgs/{org}/outside_collaborators`` (orgs/list-outside-collaborators)
@@ -2567,7 +2568,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List repositories a fine-grained personal access token has access to
 
         ``GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories`` (orgs/list-pat-grant-repositories)
@@ -2583,7 +2584,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List repositories requested to be accessed by a fine-grained personal access token
 
         ``GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories`` (orgs/list-pat-grant-request-repositories)
@@ -2600,13 +2601,13 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: list[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: list[str] = UNSET,
-    ) -> list[OrganizationProgrammaticAccessGrantRequest]:
+        token_id: builtins.list[str] = UNSET,
+    ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
         ``GET /orgs/{org}/personal-access-token-requests`` (orgs/list-pat-grant-requests)
@@ -2623,13 +2624,13 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: list[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: list[str] = UNSET,
-    ) -> list[OrganizationProgrammaticAccessGrant]:
+        token_id: builtins.list[str] = UNSET,
+    ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
         ``GET /orgs/{org}/personal-access-tokens`` (orgs/list-pat-grants)
@@ -2646,7 +2647,7 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         role: Literal['all', 'admin', 'direct_member', 'billing_manager', 'hiring_manager'] = UNSET,
         invitation_source: Literal['all', 'member', 'scim'] = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending organization invitations
 
         ``GET /orgs/{org}/invitations`` (orgs/list-pending-invitations)
@@ -2661,7 +2662,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List public organization members
 
         ``GET /orgs/{org}/public_members`` (orgs/list-public-members)
@@ -2673,7 +2674,7 @@ class AsyncOrgsApi(AsyncNamespace):
     async def list_security_manager_teams(
         self,
         org: str,
-    ) -> list[TeamSimple]:
+    ) -> builtins.list[TeamSimple]:
         """List security manager teams
 
         Deprecated by GitHub.
@@ -2692,7 +2693,7 @@ class AsyncOrgsApi(AsyncNamespace):
         per_page: int = UNSET,
         cursor: str = UNSET,
         status: Literal['success', 'failure'] = UNSET,
-    ) -> list[HookDeliveryItem]:
+    ) -> builtins.list[HookDeliveryItem]:
         """List deliveries for an organization webhook
 
         ``GET /orgs/{org}/hooks/{hook_id}/deliveries`` (orgs/list-webhook-deliveries)
@@ -2707,7 +2708,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrgHook]:
+    ) -> builtins.list[OrgHook]:
         """List organization webhooks
 
         ``GET /orgs/{org}/hooks`` (orgs/list-webhooks)
@@ -2831,7 +2832,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: list[int] = UNSET,
+        pat_request_ids: builtins.list[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -2902,7 +2903,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: list[dict[str, Any]],
+        deployments: builtins.list[dict[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -2920,7 +2921,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -2934,7 +2935,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: builtins.list[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -3036,7 +3037,7 @@ class AsyncOrgsApi(AsyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: list[dict[str, Any]] = UNSET,
+        options: builtins.list[dict[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -3098,7 +3099,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: list[int],
+        pat_ids: builtins.list[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -3114,7 +3115,7 @@ class AsyncOrgsApi(AsyncNamespace):
         hook_id: int,
         *,
         config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:
@@ -3286,7 +3287,7 @@ class OrgsApi(SyncNamespace):
         physical_environment: str = UNSET,
         cluster: str = UNSET,
         tags: dict[str, Any] = UNSET,
-        runtime_risks: list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -3327,7 +3328,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: list[dict[str, Any]],
+        deployments: builtins.list[dict[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -3345,7 +3346,7 @@ class OrgsApi(SyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: list[int] = UNSET,
+        team_ids: builtins.list[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -3363,7 +3364,7 @@ class OrgsApi(SyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: list[dict[str, Any]] | None = UNSET,
+        options: builtins.list[dict[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -3396,7 +3397,7 @@ class OrgsApi(SyncNamespace):
         *,
         name: str,
         config: dict[str, Any],
-        events: list[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -3414,9 +3415,9 @@ class OrgsApi(SyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | list[str] | None = UNSET,
+        default_value: str | builtins.list[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: list[str] | None = UNSET,
+        allowed_values: builtins.list[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -3432,8 +3433,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        properties: list[dict[str, Any]],
-    ) -> list[CustomProperty]:
+        properties: builtins.list[dict[str, Any]],
+    ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
         ``PATCH /orgs/{org}/properties/schema`` (orgs/custom-properties-for-repos-create-or-update-organization-definitions)
@@ -3446,8 +3447,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        repository_names: list[str],
-        properties: list[dict[str, Any]],
+        repository_names: builtins.list[str],
+        properties: builtins.list[dict[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -3486,7 +3487,7 @@ class OrgsApi(SyncNamespace):
     def custom_properties_for_repos_get_organization_definitions(
         self,
         org: str,
-    ) -> list[CustomProperty]:
+    ) -> builtins.list[CustomProperty]:
         """Get all custom properties for an organization
 
         ``GET /orgs/{org}/properties/schema`` (orgs/custom-properties-for-repos-get-organization-definitions)
@@ -3502,7 +3503,7 @@ class OrgsApi(SyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         repository_query: str = UNSET,
-    ) -> list[OrgRepoCustomPropertyValues]:
+    ) -> builtins.list[OrgRepoCustomPropertyValues]:
         """List custom property values for organization repositories
 
         ``GET /orgs/{org}/properties/values`` (orgs/custom-properties-for-repos-get-organization-values)
@@ -3527,8 +3528,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: list[str] = UNSET,
-        attestation_ids: list[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -3745,7 +3746,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[RulesetVersion]:
+    ) -> builtins.list[RulesetVersion]:
         """Get organization ruleset history
 
         ``GET /orgs/{org}/rulesets/{ruleset_id}/history`` (orgs/get-org-ruleset-history)
@@ -3813,7 +3814,7 @@ class OrgsApi(SyncNamespace):
         *,
         since: int = UNSET,
         per_page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations
 
         ``GET /organizations`` (orgs/list)
@@ -3871,7 +3872,7 @@ class OrgsApi(SyncNamespace):
         before: str = UNSET,
         after: str = UNSET,
         predicate_type: str = UNSET,
-    ) -> list[OrgsListAttestationRepositoriesResponseItem]:
+    ) -> builtins.list[OrgsListAttestationRepositoriesResponseItem]:
         """List attestation repositories
 
         ``GET /orgs/{org}/attestations/repositories`` (orgs/list-attestation-repositories)
@@ -3902,7 +3903,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: list[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -3922,7 +3923,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users blocked by an organization
 
         ``GET /orgs/{org}/blocks`` (orgs/list-blocked-users)
@@ -3937,7 +3938,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List failed organization invitations
 
         ``GET /orgs/{org}/failed_invitations`` (orgs/list-failed-invitations)
@@ -3951,7 +3952,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations for the authenticated user
 
         ``GET /user/orgs`` (orgs/list-for-authenticated-user)
@@ -3966,7 +3967,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationSimple]:
+    ) -> builtins.list[OrganizationSimple]:
         """List organizations for a user
 
         ``GET /users/{username}/orgs`` (orgs/list-for-user)
@@ -3982,7 +3983,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List organization invitation teams
 
         ``GET /orgs/{org}/invitations/{invitation_id}/teams`` (orgs/list-invitation-teams)
@@ -3994,7 +3995,7 @@ class OrgsApi(SyncNamespace):
     def list_issue_fields(
         self,
         org: str,
-    ) -> list[IssueField]:
+    ) -> builtins.list[IssueField]:
         """List issue fields for an organization
 
         ``GET /orgs/{org}/issue-fields`` (orgs/list-issue-fields)
@@ -4006,7 +4007,7 @@ class OrgsApi(SyncNamespace):
     def list_issue_types(
         self,
         org: str,
-    ) -> list[IssueType]:
+    ) -> builtins.list[IssueType]:
         """List issue types for an organization
 
         ``GET /orgs/{org}/issue-types`` (orgs/list-issue-types)
@@ -4023,7 +4024,7 @@ class OrgsApi(SyncNamespace):
         role: Literal['all', 'admin', 'member'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List organization members
 
         ``GET /orgs/{org}/members`` (orgs/list-members)
@@ -4038,7 +4039,7 @@ class OrgsApi(SyncNamespace):
         state: Literal['active', 'pending'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrgMembership]:
+    ) -> builtins.list[OrgMembership]:
         """List organization memberships for the authenticated user
 
         ``GET /user/memberships/orgs`` (orgs/list-memberships-for-authenticated-user)
@@ -4054,7 +4055,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamRoleAssignment]:
+    ) -> builtins.list[TeamRoleAssignment]:
         """List teams that are assigned to an organization role
 
         ``GET /orgs/{org}/organization-roles/{role_id}/teams`` (orgs/list-org-role-teams)
@@ -4070,7 +4071,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[UserRoleAssignment]:
+    ) -> builtins.list[UserRoleAssignment]:
         """List users that are assigned to an organization role
 
         ``GET /orgs/{org}/organization-roles/{role_id}/users`` (orgs/list-org-role-users)
@@ -4094,7 +4095,7 @@ class OrgsApi(SyncNamespace):
     def list_organization_fine_grained_permissions(
         self,
         org: str,
-    ) -> list[OrgsListOrganizationFineGrainedPermissionsResponseItem]:
+    ) -> builtins.list[OrgsListOrganizationFineGrainedPermissionsResponseItem]:
         """List organization fine-grained permissions for an organization
 
         ``GET /orgs/{org}/organization-fine-grained-permissions`` (orgs/list-organization-fine-grained-permissions)
@@ -4110,7 +4111,7 @@ class OrgsApi(SyncNamespace):
         filter: Literal['2fa_disabled', '2fa_insecure', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List outside collaborators for an organization
 
         ``GET /orgs/{org}/outside_collaborators`` (orgs/list-outside-collaborators)
@@ -4126,7 +4127,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List repositories a fine-grained personal access token has access to
 
         ``GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories`` (orgs/list-pat-grant-repositories)
@@ -4142,7 +4143,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List repositories requested to be accessed by a fine-grained personal access token
 
         ``GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories`` (orgs/list-pat-grant-request-repositories)
@@ -4159,13 +4160,13 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: list[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: list[str] = UNSET,
-    ) -> list[OrganizationProgrammaticAccessGrantRequest]:
+        token_id: builtins.list[str] = UNSET,
+    ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
         ``GET /orgs/{org}/personal-access-token-requests`` (orgs/list-pat-grant-requests)
@@ -4182,13 +4183,13 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: list[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: list[str] = UNSET,
-    ) -> list[OrganizationProgrammaticAccessGrant]:
+        token_id: builtins.list[str] = UNSET,
+    ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
         ``GET /orgs/{org}/personal-access-tokens`` (orgs/list-pat-grants)
@@ -4205,7 +4206,7 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         role: Literal['all', 'admin', 'direct_member', 'billing_manager', 'hiring_manager'] = UNSET,
         invitation_source: Literal['all', 'member', 'scim'] = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending organization invitations
 
         ``GET /orgs/{org}/invitations`` (orgs/list-pending-invitations)
@@ -4220,7 +4221,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List public organization members
 
         ``GET /orgs/{org}/public_members`` (orgs/list-public-members)
@@ -4232,7 +4233,7 @@ class OrgsApi(SyncNamespace):
     def list_security_manager_teams(
         self,
         org: str,
-    ) -> list[TeamSimple]:
+    ) -> builtins.list[TeamSimple]:
         """List security manager teams
 
         Deprecated by GitHub.
@@ -4251,7 +4252,7 @@ class OrgsApi(SyncNamespace):
         per_page: int = UNSET,
         cursor: str = UNSET,
         status: Literal['success', 'failure'] = UNSET,
-    ) -> list[HookDeliveryItem]:
+    ) -> builtins.list[HookDeliveryItem]:
         """List deliveries for an organization webhook
 
         ``GET /orgs/{org}/hooks/{hook_id}/deliveries`` (orgs/list-webhook-deliveries)
@@ -4266,7 +4267,7 @@ class OrgsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrgHook]:
+    ) -> builtins.list[OrgHook]:
         """List organization webhooks
 
         ``GET /orgs/{org}/hooks`` (orgs/list-webhooks)
@@ -4390,7 +4391,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: list[int] = UNSET,
+        pat_request_ids: builtins.list[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -4461,7 +4462,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: list[dict[str, Any]],
+        deployments: builtins.list[dict[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -4479,7 +4480,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -4493,7 +4494,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: builtins.list[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -4595,7 +4596,7 @@ class OrgsApi(SyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: list[dict[str, Any]] = UNSET,
+        options: builtins.list[dict[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -4657,7 +4658,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: list[int],
+        pat_ids: builtins.list[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -4673,7 +4674,7 @@ class OrgsApi(SyncNamespace):
         hook_id: int,
         *,
         config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:

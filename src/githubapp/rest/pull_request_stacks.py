@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -107,7 +108,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: list[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -122,7 +123,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: list[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 
@@ -154,7 +155,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         pull_request: int = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestStackMinimal]:
+    ) -> builtins.list[PullRequestStackMinimal]:
         """List pull request stacks
 
         ``GET /repos/{owner}/{repo}/stacks`` (pull-request-stacks/list)
@@ -189,7 +190,7 @@ class PullRequestStacksApi(SyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: list[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -204,7 +205,7 @@ class PullRequestStacksApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: list[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 
@@ -236,7 +237,7 @@ class PullRequestStacksApi(SyncNamespace):
         pull_request: int = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestStackMinimal]:
+    ) -> builtins.list[PullRequestStackMinimal]:
         """List pull request stacks
 
         ``GET /repos/{owner}/{repo}/stacks`` (pull-request-stacks/list)

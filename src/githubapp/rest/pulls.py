@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -530,7 +531,7 @@ class AsyncPullsApi(AsyncNamespace):
         commit_id: str = UNSET,
         body: str = UNSET,
         event: Literal['APPROVE', 'REQUEST_CHANGES', 'COMMENT'] = UNSET,
-        comments: list[dict[str, Any]] = UNSET,
+        comments: builtins.list[dict[str, Any]] = UNSET,
     ) -> PullRequestReview:
         """Create a review for a pull request
 
@@ -682,7 +683,7 @@ class AsyncPullsApi(AsyncNamespace):
         direction: Literal['asc', 'desc'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestSimple]:
+    ) -> builtins.list[PullRequestSimple]:
         """List pull requests
 
         ``GET /repos/{owner}/{repo}/pulls`` (pulls/list)
@@ -700,7 +701,7 @@ class AsyncPullsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[ReviewComment]:
+    ) -> builtins.list[ReviewComment]:
         """List comments for a pull request review
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments`` (pulls/list-comments-for-review)
@@ -717,7 +718,7 @@ class AsyncPullsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Commit]:
+    ) -> builtins.list[Commit]:
         """List commits on a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/commits`` (pulls/list-commits)
@@ -734,7 +735,7 @@ class AsyncPullsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[DiffEntry]:
+    ) -> builtins.list[DiffEntry]:
         """List pull requests files
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/files`` (pulls/list-files)
@@ -768,7 +769,7 @@ class AsyncPullsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReviewComment]:
+    ) -> builtins.list[PullRequestReviewComment]:
         """List review comments on a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/comments`` (pulls/list-review-comments)
@@ -787,7 +788,7 @@ class AsyncPullsApi(AsyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReviewComment]:
+    ) -> builtins.list[PullRequestReviewComment]:
         """List review comments in a repository
 
         ``GET /repos/{owner}/{repo}/pulls/comments`` (pulls/list-review-comments-for-repo)
@@ -804,7 +805,7 @@ class AsyncPullsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReview]:
+    ) -> builtins.list[PullRequestReview]:
         """List reviews for a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews`` (pulls/list-reviews)
@@ -858,8 +859,8 @@ class AsyncPullsApi(AsyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: list[str],
-        team_reviewers: list[str] = UNSET,
+        reviewers: builtins.list[str],
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Remove requested reviewers from a pull request
 
@@ -875,8 +876,8 @@ class AsyncPullsApi(AsyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: list[str] = UNSET,
-        team_reviewers: list[str] = UNSET,
+        reviewers: builtins.list[str] = UNSET,
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Request reviewers for a pull request
 
@@ -1041,7 +1042,7 @@ class PullsApi(SyncNamespace):
         commit_id: str = UNSET,
         body: str = UNSET,
         event: Literal['APPROVE', 'REQUEST_CHANGES', 'COMMENT'] = UNSET,
-        comments: list[dict[str, Any]] = UNSET,
+        comments: builtins.list[dict[str, Any]] = UNSET,
     ) -> PullRequestReview:
         """Create a review for a pull request
 
@@ -1193,7 +1194,7 @@ class PullsApi(SyncNamespace):
         direction: Literal['asc', 'desc'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestSimple]:
+    ) -> builtins.list[PullRequestSimple]:
         """List pull requests
 
         ``GET /repos/{owner}/{repo}/pulls`` (pulls/list)
@@ -1211,7 +1212,7 @@ class PullsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[ReviewComment]:
+    ) -> builtins.list[ReviewComment]:
         """List comments for a pull request review
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments`` (pulls/list-comments-for-review)
@@ -1228,7 +1229,7 @@ class PullsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Commit]:
+    ) -> builtins.list[Commit]:
         """List commits on a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/commits`` (pulls/list-commits)
@@ -1245,7 +1246,7 @@ class PullsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[DiffEntry]:
+    ) -> builtins.list[DiffEntry]:
         """List pull requests files
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/files`` (pulls/list-files)
@@ -1279,7 +1280,7 @@ class PullsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReviewComment]:
+    ) -> builtins.list[PullRequestReviewComment]:
         """List review comments on a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/comments`` (pulls/list-review-comments)
@@ -1298,7 +1299,7 @@ class PullsApi(SyncNamespace):
         since: datetime | str = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReviewComment]:
+    ) -> builtins.list[PullRequestReviewComment]:
         """List review comments in a repository
 
         ``GET /repos/{owner}/{repo}/pulls/comments`` (pulls/list-review-comments-for-repo)
@@ -1315,7 +1316,7 @@ class PullsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[PullRequestReview]:
+    ) -> builtins.list[PullRequestReview]:
         """List reviews for a pull request
 
         ``GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews`` (pulls/list-reviews)
@@ -1369,8 +1370,8 @@ class PullsApi(SyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: list[str],
-        team_reviewers: list[str] = UNSET,
+        reviewers: builtins.list[str],
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Remove requested reviewers from a pull request
 
@@ -1386,8 +1387,8 @@ class PullsApi(SyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: list[str] = UNSET,
-        team_reviewers: list[str] = UNSET,
+        reviewers: builtins.list[str] = UNSET,
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Request reviewers for a pull request
 

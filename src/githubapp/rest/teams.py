@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -628,8 +629,8 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: list[str] = UNSET,
-        repo_names: list[str] = UNSET,
+        maintainers: builtins.list[str] = UNSET,
+        repo_names: builtins.list[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,
@@ -749,7 +750,7 @@ class AsyncTeamsApi(AsyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         team_type: Literal['all', 'enterprise', 'organization'] = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List teams
 
         ``GET /orgs/{org}/teams`` (teams/list)
@@ -765,7 +766,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List child teams
 
         ``GET /orgs/{org}/teams/{team_slug}/teams`` (teams/list-child-in-org)
@@ -780,7 +781,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List child teams (Legacy)
 
         Deprecated by GitHub.
@@ -796,7 +797,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamFull]:
+    ) -> builtins.list[TeamFull]:
         """List teams for the authenticated user
 
         ``GET /user/teams`` (teams/list-for-authenticated-user)
@@ -813,7 +814,7 @@ class AsyncTeamsApi(AsyncNamespace):
         role: Literal['member', 'maintainer', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamMember]:
+    ) -> builtins.list[TeamMember]:
         """List team members
 
         ``GET /orgs/{org}/teams/{team_slug}/members`` (teams/list-members-in-org)
@@ -829,7 +830,7 @@ class AsyncTeamsApi(AsyncNamespace):
         role: Literal['member', 'maintainer', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamMember]:
+    ) -> builtins.list[TeamMember]:
         """List team members (Legacy)
 
         Deprecated by GitHub.
@@ -847,7 +848,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending team invitations
 
         ``GET /orgs/{org}/teams/{team_slug}/invitations`` (teams/list-pending-invitations-in-org)
@@ -862,7 +863,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending team invitations (Legacy)
 
         Deprecated by GitHub.
@@ -880,7 +881,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List team repositories
 
         ``GET /orgs/{org}/teams/{team_slug}/repos`` (teams/list-repos-in-org)
@@ -895,7 +896,7 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List team repositories (Legacy)
 
         Deprecated by GitHub.
@@ -1150,8 +1151,8 @@ class TeamsApi(SyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: list[str] = UNSET,
-        repo_names: list[str] = UNSET,
+        maintainers: builtins.list[str] = UNSET,
+        repo_names: builtins.list[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,
@@ -1271,7 +1272,7 @@ class TeamsApi(SyncNamespace):
         per_page: int = UNSET,
         page: int = UNSET,
         team_type: Literal['all', 'enterprise', 'organization'] = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List teams
 
         ``GET /orgs/{org}/teams`` (teams/list)
@@ -1287,7 +1288,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List child teams
 
         ``GET /orgs/{org}/teams/{team_slug}/teams`` (teams/list-child-in-org)
@@ -1302,7 +1303,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Team]:
+    ) -> builtins.list[Team]:
         """List child teams (Legacy)
 
         Deprecated by GitHub.
@@ -1318,7 +1319,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamFull]:
+    ) -> builtins.list[TeamFull]:
         """List teams for the authenticated user
 
         ``GET /user/teams`` (teams/list-for-authenticated-user)
@@ -1335,7 +1336,7 @@ class TeamsApi(SyncNamespace):
         role: Literal['member', 'maintainer', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamMember]:
+    ) -> builtins.list[TeamMember]:
         """List team members
 
         ``GET /orgs/{org}/teams/{team_slug}/members`` (teams/list-members-in-org)
@@ -1351,7 +1352,7 @@ class TeamsApi(SyncNamespace):
         role: Literal['member', 'maintainer', 'all'] = UNSET,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[TeamMember]:
+    ) -> builtins.list[TeamMember]:
         """List team members (Legacy)
 
         Deprecated by GitHub.
@@ -1369,7 +1370,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending team invitations
 
         ``GET /orgs/{org}/teams/{team_slug}/invitations`` (teams/list-pending-invitations-in-org)
@@ -1384,7 +1385,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[OrganizationInvitation]:
+    ) -> builtins.list[OrganizationInvitation]:
         """List pending team invitations (Legacy)
 
         Deprecated by GitHub.
@@ -1402,7 +1403,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List team repositories
 
         ``GET /orgs/{org}/teams/{team_slug}/repos`` (teams/list-repos-in-org)
@@ -1417,7 +1418,7 @@ class TeamsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[MinimalRepository]:
+    ) -> builtins.list[MinimalRepository]:
         """List team repositories (Legacy)
 
         Deprecated by GitHub.

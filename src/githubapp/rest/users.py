@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
@@ -742,8 +743,8 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_email_for_authenticated_user(
         self,
         *,
-        emails: list[str],
-    ) -> list[Email]:
+        emails: builtins.list[str],
+    ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
         ``POST /user/emails`` (users/add-email-for-authenticated-user)
@@ -755,8 +756,8 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: list[str],
-    ) -> list[SocialAccount]:
+        account_urls: builtins.list[str],
+    ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
         ``POST /user/social_accounts`` (users/add-social-account-for-authenticated-user)
@@ -860,8 +861,8 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: list[str] = UNSET,
-        attestation_ids: list[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -900,7 +901,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_email_for_authenticated_user(
         self,
         *,
-        emails: list[str],
+        emails: builtins.list[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -937,7 +938,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: list[str],
+        account_urls: builtins.list[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1062,7 +1063,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         since: int = UNSET,
         per_page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users
 
         ``GET /users`` (users/list)
@@ -1093,7 +1094,7 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: list[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -1112,7 +1113,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users blocked by the authenticated user
 
         ``GET /user/blocks`` (users/list-blocked-by-authenticated-user)
@@ -1126,7 +1127,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """List email addresses for the authenticated user
 
         ``GET /user/emails`` (users/list-emails-for-authenticated-user)
@@ -1140,7 +1141,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List the people the authenticated user follows
 
         ``GET /user/following`` (users/list-followed-by-authenticated-user)
@@ -1154,7 +1155,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List followers of the authenticated user
 
         ``GET /user/followers`` (users/list-followers-for-authenticated-user)
@@ -1169,7 +1170,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List followers of a user
 
         ``GET /users/{username}/followers`` (users/list-followers-for-user)
@@ -1184,7 +1185,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List the people a user follows
 
         ``GET /users/{username}/following`` (users/list-following-for-user)
@@ -1198,7 +1199,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GpgKey]:
+    ) -> builtins.list[GpgKey]:
         """List GPG keys for the authenticated user
 
         ``GET /user/gpg_keys`` (users/list-gpg-keys-for-authenticated-user)
@@ -1213,7 +1214,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GpgKey]:
+    ) -> builtins.list[GpgKey]:
         """List GPG keys for a user
 
         ``GET /users/{username}/gpg_keys`` (users/list-gpg-keys-for-user)
@@ -1227,7 +1228,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """List public email addresses for the authenticated user
 
         ``GET /user/public_emails`` (users/list-public-emails-for-authenticated-user)
@@ -1242,7 +1243,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[KeySimple]:
+    ) -> builtins.list[KeySimple]:
         """List public keys for a user
 
         ``GET /users/{username}/keys`` (users/list-public-keys-for-user)
@@ -1256,7 +1257,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Key]:
+    ) -> builtins.list[Key]:
         """List public SSH keys for the authenticated user
 
         ``GET /user/keys`` (users/list-public-ssh-keys-for-authenticated-user)
@@ -1270,7 +1271,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SocialAccount]:
+    ) -> builtins.list[SocialAccount]:
         """List social accounts for the authenticated user
 
         ``GET /user/social_accounts`` (users/list-social-accounts-for-authenticated-user)
@@ -1285,7 +1286,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SocialAccount]:
+    ) -> builtins.list[SocialAccount]:
         """List social accounts for a user
 
         ``GET /users/{username}/social_accounts`` (users/list-social-accounts-for-user)
@@ -1299,7 +1300,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SshSigningKey]:
+    ) -> builtins.list[SshSigningKey]:
         """List SSH signing keys for the authenticated user
 
         ``GET /user/ssh_signing_keys`` (users/list-ssh-signing-keys-for-authenticated-user)
@@ -1314,7 +1315,7 @@ class AsyncUsersApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SshSigningKey]:
+    ) -> builtins.list[SshSigningKey]:
         """List SSH signing keys for a user
 
         ``GET /users/{username}/ssh_signing_keys`` (users/list-ssh-signing-keys-for-user)
@@ -1327,7 +1328,7 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         *,
         visibility: Literal['public', 'private'],
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """Set primary email visibility for the authenticated user
 
         ``PATCH /user/email/visibility`` (users/set-primary-email-visibility-for-authenticated-user)
@@ -1389,8 +1390,8 @@ class UsersApi(SyncNamespace):
     def add_email_for_authenticated_user(
         self,
         *,
-        emails: list[str],
-    ) -> list[Email]:
+        emails: builtins.list[str],
+    ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
         ``POST /user/emails`` (users/add-email-for-authenticated-user)
@@ -1402,8 +1403,8 @@ class UsersApi(SyncNamespace):
     def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: list[str],
-    ) -> list[SocialAccount]:
+        account_urls: builtins.list[str],
+    ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
         ``POST /user/social_accounts`` (users/add-social-account-for-authenticated-user)
@@ -1507,8 +1508,8 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: list[str] = UNSET,
-        attestation_ids: list[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -1547,7 +1548,7 @@ class UsersApi(SyncNamespace):
     def delete_email_for_authenticated_user(
         self,
         *,
-        emails: list[str],
+        emails: builtins.list[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -1584,7 +1585,7 @@ class UsersApi(SyncNamespace):
     def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: list[str],
+        account_urls: builtins.list[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1709,7 +1710,7 @@ class UsersApi(SyncNamespace):
         *,
         since: int = UNSET,
         per_page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users
 
         ``GET /users`` (users/list)
@@ -1740,7 +1741,7 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: list[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -1759,7 +1760,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List users blocked by the authenticated user
 
         ``GET /user/blocks`` (users/list-blocked-by-authenticated-user)
@@ -1773,7 +1774,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """List email addresses for the authenticated user
 
         ``GET /user/emails`` (users/list-emails-for-authenticated-user)
@@ -1787,7 +1788,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List the people the authenticated user follows
 
         ``GET /user/following`` (users/list-followed-by-authenticated-user)
@@ -1801,7 +1802,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List followers of the authenticated user
 
         ``GET /user/followers`` (users/list-followers-for-authenticated-user)
@@ -1816,7 +1817,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List followers of a user
 
         ``GET /users/{username}/followers`` (users/list-followers-for-user)
@@ -1831,7 +1832,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SimpleUser]:
+    ) -> builtins.list[SimpleUser]:
         """List the people a user follows
 
         ``GET /users/{username}/following`` (users/list-following-for-user)
@@ -1845,7 +1846,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GpgKey]:
+    ) -> builtins.list[GpgKey]:
         """List GPG keys for the authenticated user
 
         ``GET /user/gpg_keys`` (users/list-gpg-keys-for-authenticated-user)
@@ -1860,7 +1861,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[GpgKey]:
+    ) -> builtins.list[GpgKey]:
         """List GPG keys for a user
 
         ``GET /users/{username}/gpg_keys`` (users/list-gpg-keys-for-user)
@@ -1874,7 +1875,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """List public email addresses for the authenticated user
 
         ``GET /user/public_emails`` (users/list-public-emails-for-authenticated-user)
@@ -1889,7 +1890,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[KeySimple]:
+    ) -> builtins.list[KeySimple]:
         """List public keys for a user
 
         ``GET /users/{username}/keys`` (users/list-public-keys-for-user)
@@ -1903,7 +1904,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[Key]:
+    ) -> builtins.list[Key]:
         """List public SSH keys for the authenticated user
 
         ``GET /user/keys`` (users/list-public-ssh-keys-for-authenticated-user)
@@ -1917,7 +1918,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SocialAccount]:
+    ) -> builtins.list[SocialAccount]:
         """List social accounts for the authenticated user
 
         ``GET /user/social_accounts`` (users/list-social-accounts-for-authenticated-user)
@@ -1932,7 +1933,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SocialAccount]:
+    ) -> builtins.list[SocialAccount]:
         """List social accounts for a user
 
         ``GET /users/{username}/social_accounts`` (users/list-social-accounts-for-user)
@@ -1946,7 +1947,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SshSigningKey]:
+    ) -> builtins.list[SshSigningKey]:
         """List SSH signing keys for the authenticated user
 
         ``GET /user/ssh_signing_keys`` (users/list-ssh-signing-keys-for-authenticated-user)
@@ -1961,7 +1962,7 @@ class UsersApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-    ) -> list[SshSigningKey]:
+    ) -> builtins.list[SshSigningKey]:
         """List SSH signing keys for a user
 
         ``GET /users/{username}/ssh_signing_keys`` (users/list-ssh-signing-keys-for-user)
@@ -1974,7 +1975,7 @@ class UsersApi(SyncNamespace):
         self,
         *,
         visibility: Literal['public', 'private'],
-    ) -> list[Email]:
+    ) -> builtins.list[Email]:
         """Set primary email visibility for the authenticated user
 
         ``PATCH /user/email/visibility`` (users/set-primary-email-visibility-for-authenticated-user)
