@@ -15,7 +15,7 @@ from .pytypes import TypeMapper
 from .render import Renderer
 
 #: generated paths below ``src/githubapp``; everything else there is handwritten
-GENERATED = ("models", "rest", "webhooks/models", "webhooks/_events.py")
+GENERATED = ("models", "rest", "webhooks/models", "webhooks/_events.py", "webhooks/__init__.py")
 PACKAGE = spec.ROOT / "src" / "githubapp"
 
 
@@ -40,7 +40,7 @@ def generate(out: Path) -> None:
     renderer.write_models(out / "models", layouts["rest"], rest_spec)
     renderer.write_rest(out / "rest", namespaces)
     renderer.write_models(out / "webhooks" / "models", layouts["webhooks"], hook_spec)
-    renderer.write_events(out / "webhooks" / "_events.py", webhooks.events(hook_spec, layouts["webhooks"]))
+    renderer.write_events(out / "webhooks", webhooks.events(hook_spec, layouts["webhooks"]))
     ops = sum(len(ns.methods) for ns in namespaces)
     print(f"codegen: {ops} operations in {len(namespaces)} namespaces, "
           f"{len(layouts['rest'].index)} REST models in {len(layouts['rest'].modules)} modules, "

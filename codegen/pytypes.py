@@ -78,18 +78,18 @@ class TypeMapper:
             if key in schema:
                 parts = [self.input(s) for s in schema[key]]
                 if schema.get("properties"):
-                    parts.append("dict[str, Any]")
+                    parts.append("Mapping[str, Any]")
                 return union(parts)
         if "allOf" in schema:
             if len(schema["allOf"]) == 1 and not schema.get("properties"):
                 return self._input(schema["allOf"][0])
-            return "dict[str, Any]"
+            return "Mapping[str, Any]"
         if "enum" in schema:
             values = [v for v in schema["enum"] if v is not None]
             return literal(values) if values else "None"
         if schema.get("type") == "string" and schema.get("format") == "date-time":
             return "datetime | str"
-        return self._scalar(schema, item=self._input)
+        return self._scalar(schema, item=self._input, array="Sequence", mapping="Mapping[str, Any]")
 
     # -- outputs: what a call returns ----------------------------------------------------------
     def output(self, schema: Schema, hint: str) -> str:
@@ -131,10 +131,11 @@ class TypeMapper:
         return self._scalar(schema, item=lambda s: self.output(s, hint + "-item"))
 
     # -- shared ------------------------------------------------------------------------------------
-    def _scalar(self, schema: Schema, item: Any) -> str:
+    def _scalar(self, schema: Schema, item: Any, array: str = "list", mapping: str = "dict[str, Any]") -> str:
+        """Scalars, arrays and free-form objects; inputs use ``Sequence``/``Mapping`` (covariant)."""
         type_ = schema.get("type")
         if isinstance(type_, list):
-            return union([self._scalar({**schema, "type": t}, item) for t in type_])
+            return union([self._scalar({**schema, "type": t}, item, array, mapping) for t in type_])
         if type_ == "string":
             if schema.get("format") == "binary":
                 return "bytes"
@@ -148,7 +149,7 @@ class TypeMapper:
         if type_ == "null":
             return "None"
         if type_ == "array":
-            return f"list[{item(schema.get('items', {}))}]"
+            return f"{array}[{item(schema.get('items', {}))}]"
         if type_ == "object" or "properties" in schema or "additionalProperties" in schema:
-            return "dict[str, Any]"
+            return mapping
         return "Any"

@@ -57,9 +57,13 @@ class Renderer:
             write(target / f"{ns.module}.py", self.render("rest_namespace.py.j2", header=head, ns=ns))
         write(target / "__init__.py", self.render("rest_init.py.j2", header=head, namespaces=namespaces))
 
-    def write_events(self, target: Path, events: list[tuple[str, str, str]]) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write(target, self.render("webhook_events.py.j2", header=self.headers["webhooks"], events=events))
+    def write_events(self, package: Path, events: list[tuple[str, str, str]]) -> None:
+        """``webhooks/_events.py`` (the map) and ``webhooks/__init__.py`` (short aliases for type checkers)."""
+        package.mkdir(parents=True, exist_ok=True)
+        head = self.headers["webhooks"]
+        write(package / "_events.py", self.render("webhook_events.py.j2", header=head, events=events))
+        aliases = sorted({(cls.removeprefix("Webhook"), cls, module) for _, cls, module in events})
+        write(package / "__init__.py", self.render("webhooks_init.py.j2", header=head, aliases=aliases))
 
 
 def header(spec: PinnedSpec) -> str:

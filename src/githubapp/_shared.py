@@ -25,7 +25,7 @@ _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
 
 
 def resolve_settings(
-    token: str | None, base_url: str | None, config: ClientConfig | None, auth: TokenAuth | None, settings: dict[str, Any]
+    token: str | None, base_url: str | None, config: ClientConfig | None, auth: TokenAuth | None, settings: Mapping[str, Any]
 ) -> tuple[ClientConfig, TokenAuth | None]:
     """Merge constructor arguments into one validated config and the credential."""
     config = config or ClientConfig()

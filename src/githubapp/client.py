@@ -12,9 +12,9 @@ Namespaces (``gh.issues``, ``gh.repos``, ...) are generated and imported on firs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
@@ -28,10 +28,11 @@ from .rest import AsyncNamespaces
 
 if TYPE_CHECKING:
     from .auth import TokenAuth
-    from .config import ClientConfig
+    from .config import ClientConfig, ClientSettings
     from .models.full_repository import FullRepository
     from .models.issue import Issue
     from .models.issue_comment import IssueComment
+    from .models.issues_update_response import IssuesUpdateResponse
     from .models.pull_request import PullRequest
     from .models.pull_request_merge_result import PullRequestMergeResult
     from .models.pull_request_review import PullRequestReview
@@ -56,7 +57,7 @@ class AsyncGitHubClient(AsyncNamespaces):
         config: ClientConfig | None = None,
         auth: TokenAuth | None = None,
         http_client: httpx.AsyncClient | None = None,
-        **settings: Any,
+        **settings: Unpack[ClientSettings],
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
@@ -71,7 +72,7 @@ class AsyncGitHubClient(AsyncNamespaces):
     def __repr__(self) -> str:
         return f"AsyncGitHubClient(base_url={self.config.base_url!r}, auth={self.auth!r})"
 
-    async def __aenter__(self) -> AsyncGitHubClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -139,32 +140,106 @@ class AsyncGitHubClient(AsyncNamespaces):
         return RepositoryDetails.from_data(data)
 
     # -- convenience methods: thin typed wrappers of the generated operations -------------------
+    # Each forwards to one generated method; UNSET keywords are not sent. For fields not listed
+    # here, call the generated method (named in each docstring) directly.
     async def get_repository(self, owner: str, repo: str) -> FullRepository:
         """``repos.get``."""
         return await self.repos.get(owner, repo)
 
-    async def create_repository(self, name: str, *, org: str | None = None, **fields: Any) -> FullRepository:
-        """Create ``name`` for the authenticated user, or in ``org`` (``repos.create_in_org``)."""
+    async def create_repository(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        description: str = UNSET,
+        homepage: str = UNSET,
+        private: bool = UNSET,
+        has_issues: bool = UNSET,
+        has_projects: bool = UNSET,
+        has_wiki: bool = UNSET,
+        is_template: bool = UNSET,
+        auto_init: bool = UNSET,
+        gitignore_template: str = UNSET,
+        license_template: str = UNSET,
+    ) -> FullRepository:
+        """Create ``name`` for the authenticated user (``repos.create_for_authenticated_user``) or in ``org``
+        (``repos.create_in_org``)."""
         if org is not None:
-            return await self.repos.create_in_org(org, name=name, **fields)
-        created: FullRepository = await self.repos.create_for_authenticated_user(name=name, **fields)
-        return created
+            return await self.repos.create_in_org(
+                org, name=name, description=description, homepage=homepage, private=private,
+                has_issues=has_issues, has_projects=has_projects, has_wiki=has_wiki, is_template=is_template,
+                auto_init=auto_init, gitignore_template=gitignore_template, license_template=license_template,
+            )
+        return await self.repos.create_for_authenticated_user(
+            name=name, description=description, homepage=homepage, private=private,
+            has_issues=has_issues, has_projects=has_projects, has_wiki=has_wiki, is_template=is_template,
+            auto_init=auto_init, gitignore_template=gitignore_template, license_template=license_template,
+        )
 
-    async def update_repository(self, owner: str, repo: str, **fields: Any) -> FullRepository:
-        """``repos.update`` with the given fields (``description=``, ``private=``, ...)."""
-        return await self.repos.update(owner, repo, **fields)
+    async def update_repository(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        name: str = UNSET,
+        description: str = UNSET,
+        homepage: str = UNSET,
+        private: bool = UNSET,
+        visibility: Literal["public", "private"] = UNSET,
+        default_branch: str = UNSET,
+        has_issues: bool = UNSET,
+        has_projects: bool = UNSET,
+        has_wiki: bool = UNSET,
+        is_template: bool = UNSET,
+        archived: bool = UNSET,
+    ) -> FullRepository:
+        """``repos.update``."""
+        return await self.repos.update(
+            owner, repo, name=name, description=description, homepage=homepage, private=private,
+            visibility=visibility, default_branch=default_branch, has_issues=has_issues,
+            has_projects=has_projects, has_wiki=has_wiki, is_template=is_template, archived=archived,
+        )
 
     async def get_issue(self, owner: str, repo: str, issue_number: int) -> Issue:
         """``issues.get``."""
         return await self.issues.get(owner, repo, issue_number)
 
-    async def create_issue(self, owner: str, repo: str, title: str, body: str = UNSET, **fields: Any) -> Issue:
-        """``issues.create`` (``labels=``, ``assignees=``, ``milestone=`` as keywords)."""
-        return await self.issues.create(owner, repo, title=title, body=body, **fields)
+    async def create_issue(
+        self,
+        owner: str,
+        repo: str,
+        title: str,
+        body: str = UNSET,
+        *,
+        assignees: Sequence[str] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        milestone: str | int | None = UNSET,
+        type: str | None = UNSET,
+    ) -> Issue:
+        """``issues.create``."""
+        return await self.issues.create(
+            owner, repo, title=title, body=body, assignees=assignees, labels=labels, milestone=milestone, type=type
+        )
 
-    async def update_issue(self, owner: str, repo: str, issue_number: int, **fields: Any) -> Issue:
-        """``issues.update`` with the given fields."""
-        return await self.issues.update(owner, repo, issue_number, **fields)
+    async def update_issue(
+        self,
+        owner: str,
+        repo: str,
+        issue_number: int,
+        *,
+        title: str = UNSET,
+        body: str | None = UNSET,
+        state: Literal["open", "closed"] = UNSET,
+        state_reason: Literal["completed", "not_planned", "duplicate", "reopened"] | None = UNSET,
+        assignees: Sequence[str] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        milestone: str | int | None = UNSET,
+    ) -> IssuesUpdateResponse:
+        """``issues.update``."""
+        return await self.issues.update(
+            owner, repo, issue_number, title=title, body=body, state=state, state_reason=state_reason,
+            assignees=assignees, labels=labels, milestone=milestone,
+        )
 
     async def close_issue(
         self,
@@ -173,7 +248,7 @@ class AsyncGitHubClient(AsyncNamespaces):
         issue_number: int,
         *,
         state_reason: Literal["completed", "not_planned", "duplicate"] | None = UNSET,
-    ) -> Issue:
+    ) -> IssuesUpdateResponse:
         """Close an issue: ``issues.update(state="closed")``."""
         return await self.issues.update(owner, repo, issue_number, state="closed", state_reason=state_reason)
 
@@ -186,15 +261,53 @@ class AsyncGitHubClient(AsyncNamespaces):
         return await self.pulls.get(owner, repo, pull_number)
 
     async def create_pull_request(
-        self, owner: str, repo: str, title: str, head: str, base: str, body: str = UNSET, **fields: Any
+        self,
+        owner: str,
+        repo: str,
+        title: str,
+        head: str,
+        base: str,
+        body: str = UNSET,
+        *,
+        draft: bool = UNSET,
+        maintainer_can_modify: bool = UNSET,
+        head_repo: str = UNSET,
     ) -> PullRequest:
-        """``pulls.create`` (``draft=``, ``maintainer_can_modify=`` as keywords)."""
-        return await self.pulls.create(owner, repo, title=title, head=head, base=base, body=body, **fields)
+        """``pulls.create``."""
+        return await self.pulls.create(
+            owner, repo, title=title, head=head, base=base, body=body, draft=draft,
+            maintainer_can_modify=maintainer_can_modify, head_repo=head_repo,
+        )
 
-    async def merge_pull_request(self, owner: str, repo: str, pull_number: int, **fields: Any) -> PullRequestMergeResult:
-        """``pulls.merge`` (``merge_method="squash"``, ``commit_title=``, ...)."""
-        return await self.pulls.merge(owner, repo, pull_number, **fields)
+    async def merge_pull_request(
+        self,
+        owner: str,
+        repo: str,
+        pull_number: int,
+        *,
+        commit_title: str = UNSET,
+        commit_message: str = UNSET,
+        sha: str = UNSET,
+        merge_method: Literal["merge", "squash", "rebase"] = UNSET,
+    ) -> PullRequestMergeResult:
+        """``pulls.merge``."""
+        return await self.pulls.merge(
+            owner, repo, pull_number, commit_title=commit_title, commit_message=commit_message, sha=sha,
+            merge_method=merge_method,
+        )
 
-    async def add_pr_review(self, owner: str, repo: str, pull_number: int, **fields: Any) -> PullRequestReview:
-        """``pulls.create_review`` (``event="APPROVE"``, ``body=``, ``comments=``)."""
-        return await self.pulls.create_review(owner, repo, pull_number, **fields)
+    async def add_pr_review(
+        self,
+        owner: str,
+        repo: str,
+        pull_number: int,
+        *,
+        event: Literal["APPROVE", "REQUEST_CHANGES", "COMMENT"] = UNSET,
+        body: str = UNSET,
+        commit_id: str = UNSET,
+        comments: Sequence[Mapping[str, Any]] = UNSET,
+    ) -> PullRequestReview:
+        """``pulls.create_review``."""
+        return await self.pulls.create_review(
+            owner, repo, pull_number, event=event, body=body, commit_id=commit_id, comments=comments
+        )

@@ -15,15 +15,26 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, get_args
 
-__all__ = ["ClientConfig", "ConfigError", "DEFAULT_BASE_URL", "API_VERSION", "ENV_PREFIX"]
+__all__ = ["ClientConfig", "ClientSettings", "ConfigError", "DEFAULT_BASE_URL", "API_VERSION", "ENV_PREFIX"]
 
 DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 ENV_PREFIX = "GITHUBAPP_CLIENT_"
 
 Validation = Literal["lenient", "strict"]
+
+
+class ClientSettings(TypedDict, total=False):
+    """The :class:`ClientConfig` fields as keywords of the client constructors (typo-checked)."""
+
+    timeout: float
+    pool_size: int
+    keepalive_expiry: float
+    user_agent: str
+    api_version: str
+    validation: Validation
 
 
 class ConfigError(ValueError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack, overload
 
 import httpx
 
@@ -27,7 +27,7 @@ from .rest import SyncNamespaces
 
 if TYPE_CHECKING:
     from .auth import TokenAuth
-    from .config import ClientConfig
+    from .config import ClientConfig, ClientSettings
 
 __all__ = ["GitHubClient"]
 
@@ -45,7 +45,7 @@ class GitHubClient(SyncNamespaces):
         config: ClientConfig | None = None,
         auth: TokenAuth | None = None,
         http_client: httpx.Client | None = None,
-        **settings: Any,
+        **settings: Unpack[ClientSettings],
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
@@ -60,7 +60,7 @@ class GitHubClient(SyncNamespaces):
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={self.config.base_url!r}, auth={self.auth!r})"
 
-    def __enter__(self) -> GitHubClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.actions_add_custom_labels_to_self_hosted_runner_for_org_response import ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse
     from githubapp.models.actions_add_custom_labels_to_self_hosted_runner_for_repo_response import ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse
@@ -2923,7 +2924,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse:
         """Add custom labels to a self-hosted runner for an organization
 
@@ -2939,7 +2940,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse:
         """Add custom labels to a self-hosted runner for a repository
 
@@ -3055,7 +3056,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         *,
         name: str,
-        image: dict[str, Any],
+        image: Mapping[str, Any],
         size: str,
         runner_group_id: int,
         maximum_runners: int = UNSET,
@@ -3096,7 +3097,7 @@ class AsyncActionsApi(AsyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: list[int | str] = UNSET,
+        selected_repository_ids: Sequence[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -3130,7 +3131,7 @@ class AsyncActionsApi(AsyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -3212,11 +3213,11 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         visibility: Literal['selected', 'all', 'private'] = UNSET,
-        selected_repository_ids: list[int] = UNSET,
-        runners: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
+        runners: Sequence[int] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: list[str] = UNSET,
+        selected_workflows: Sequence[str] = UNSET,
         network_configuration_id: str = UNSET,
     ) -> RunnerGroupsOrg:
         """Create a self-hosted runner group for an organization
@@ -3234,7 +3235,7 @@ class AsyncActionsApi(AsyncNamespace):
         workflow_id: str,
         *,
         ref: str,
-        inputs: dict[str, Any] = UNSET,
+        inputs: Mapping[str, Any] = UNSET,
         return_run_details: bool = UNSET,
     ) -> WorkflowDispatchResponse | None:
         """Create a workflow dispatch event
@@ -3639,7 +3640,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: list[str],
+        labels: Sequence[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForOrgResponse:
         """Create configuration for a just-in-time runner for an organization
@@ -3657,7 +3658,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: list[str],
+        labels: Sequence[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForRepoResponse:
         """Create configuration for a just-in-time runner for a repository
@@ -5136,7 +5137,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         run_id: int,
         *,
-        environment_ids: list[int],
+        environment_ids: Sequence[int],
         state: Literal['approved', 'rejected'],
         comment: str,
     ) -> list[Deployment]:
@@ -5240,7 +5241,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: list[str] = UNSET,
+        patterns_allowed: Sequence[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for an organization
 
@@ -5257,7 +5258,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: list[str] = UNSET,
+        patterns_allowed: Sequence[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for a repository
 
@@ -5301,7 +5302,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForOrgResponse:
         """Set custom labels for a self-hosted runner for an organization
 
@@ -5317,7 +5318,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForRepoResponse:
         """Set custom labels for a self-hosted runner for a repository
 
@@ -5333,7 +5334,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         *,
         use_default: bool,
-        include_claim_keys: list[str] = UNSET,
+        include_claim_keys: Sequence[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for a repository
@@ -5477,7 +5478,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set repository access for a self-hosted runner group in an organization
 
@@ -5492,7 +5493,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -5507,7 +5508,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -5521,7 +5522,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories enabled for GitHub Actions in an organization
 
@@ -5535,7 +5536,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set repositories allowed to use self-hosted runners in an organization
 
@@ -5550,7 +5551,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        runners: list[int],
+        runners: Sequence[int],
     ) -> None:
         """Set self-hosted runners in a group for an organization
 
@@ -5638,7 +5639,7 @@ class AsyncActionsApi(AsyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> None:
         """Update an organization variable
 
@@ -5674,7 +5675,7 @@ class AsyncActionsApi(AsyncNamespace):
         visibility: Literal['selected', 'all', 'private'] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: list[str] = UNSET,
+        selected_workflows: Sequence[str] = UNSET,
         network_configuration_id: str | None = UNSET,
     ) -> RunnerGroupsOrg:
         """Update a self-hosted runner group for an organization
@@ -5696,7 +5697,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse:
         """Add custom labels to a self-hosted runner for an organization
 
@@ -5712,7 +5713,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse:
         """Add custom labels to a self-hosted runner for a repository
 
@@ -5828,7 +5829,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         *,
         name: str,
-        image: dict[str, Any],
+        image: Mapping[str, Any],
         size: str,
         runner_group_id: int,
         maximum_runners: int = UNSET,
@@ -5869,7 +5870,7 @@ class ActionsApi(SyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: list[int | str] = UNSET,
+        selected_repository_ids: Sequence[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -5903,7 +5904,7 @@ class ActionsApi(SyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -5985,11 +5986,11 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         visibility: Literal['selected', 'all', 'private'] = UNSET,
-        selected_repository_ids: list[int] = UNSET,
-        runners: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
+        runners: Sequence[int] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: list[str] = UNSET,
+        selected_workflows: Sequence[str] = UNSET,
         network_configuration_id: str = UNSET,
     ) -> RunnerGroupsOrg:
         """Create a self-hosted runner group for an organization
@@ -6007,7 +6008,7 @@ class ActionsApi(SyncNamespace):
         workflow_id: str,
         *,
         ref: str,
-        inputs: dict[str, Any] = UNSET,
+        inputs: Mapping[str, Any] = UNSET,
         return_run_details: bool = UNSET,
     ) -> WorkflowDispatchResponse | None:
         """Create a workflow dispatch event
@@ -6412,7 +6413,7 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: list[str],
+        labels: Sequence[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForOrgResponse:
         """Create configuration for a just-in-time runner for an organization
@@ -6430,7 +6431,7 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: list[str],
+        labels: Sequence[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForRepoResponse:
         """Create configuration for a just-in-time runner for a repository
@@ -7909,7 +7910,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         run_id: int,
         *,
-        environment_ids: list[int],
+        environment_ids: Sequence[int],
         state: Literal['approved', 'rejected'],
         comment: str,
     ) -> list[Deployment]:
@@ -8013,7 +8014,7 @@ class ActionsApi(SyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: list[str] = UNSET,
+        patterns_allowed: Sequence[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for an organization
 
@@ -8030,7 +8031,7 @@ class ActionsApi(SyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: list[str] = UNSET,
+        patterns_allowed: Sequence[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for a repository
 
@@ -8074,7 +8075,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForOrgResponse:
         """Set custom labels for a self-hosted runner for an organization
 
@@ -8090,7 +8091,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: list[str],
+        labels: Sequence[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForRepoResponse:
         """Set custom labels for a self-hosted runner for a repository
 
@@ -8106,7 +8107,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         *,
         use_default: bool,
-        include_claim_keys: list[str] = UNSET,
+        include_claim_keys: Sequence[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for a repository
@@ -8250,7 +8251,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set repository access for a self-hosted runner group in an organization
 
@@ -8265,7 +8266,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -8280,7 +8281,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -8294,7 +8295,7 @@ class ActionsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories enabled for GitHub Actions in an organization
 
@@ -8308,7 +8309,7 @@ class ActionsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set repositories allowed to use self-hosted runners in an organization
 
@@ -8323,7 +8324,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        runners: list[int],
+        runners: Sequence[int],
     ) -> None:
         """Set self-hosted runners in a group for an organization
 
@@ -8411,7 +8412,7 @@ class ActionsApi(SyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> None:
         """Update an organization variable
 
@@ -8447,7 +8448,7 @@ class ActionsApi(SyncNamespace):
         visibility: Literal['selected', 'all', 'private'] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: list[str] = UNSET,
+        selected_workflows: Sequence[str] = UNSET,
         network_configuration_id: str | None = UNSET,
     ) -> RunnerGroupsOrg:
         """Update a self-hosted runner group for an organization

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.apps_create_from_manifest_response import AppsCreateFromManifestResponse
     from githubapp.models.apps_list_installation_repos_for_authenticated_user_response import AppsListInstallationReposForAuthenticatedUserResponse
@@ -636,9 +637,9 @@ class AsyncAppsApi(AsyncNamespace):
         self,
         installation_id: int,
         *,
-        repositories: list[str] = UNSET,
-        repository_ids: list[int] = UNSET,
-        permissions: dict[str, Any] = UNSET,
+        repositories: Sequence[str] = UNSET,
+        repository_ids: Sequence[int] = UNSET,
+        permissions: Mapping[str, Any] = UNSET,
     ) -> InstallationToken:
         """Create an installation access token for an app
 
@@ -1042,9 +1043,9 @@ class AsyncAppsApi(AsyncNamespace):
         access_token: str,
         target: str = UNSET,
         target_id: int = UNSET,
-        repositories: list[str] = UNSET,
-        repository_ids: list[int] = UNSET,
-        permissions: dict[str, Any] = UNSET,
+        repositories: Sequence[str] = UNSET,
+        repository_ids: Sequence[int] = UNSET,
+        permissions: Mapping[str, Any] = UNSET,
     ) -> Authorization:
         """Create a scoped access token
 
@@ -1143,9 +1144,9 @@ class AppsApi(SyncNamespace):
         self,
         installation_id: int,
         *,
-        repositories: list[str] = UNSET,
-        repository_ids: list[int] = UNSET,
-        permissions: dict[str, Any] = UNSET,
+        repositories: Sequence[str] = UNSET,
+        repository_ids: Sequence[int] = UNSET,
+        permissions: Mapping[str, Any] = UNSET,
     ) -> InstallationToken:
         """Create an installation access token for an app
 
@@ -1549,9 +1550,9 @@ class AppsApi(SyncNamespace):
         access_token: str,
         target: str = UNSET,
         target_id: int = UNSET,
-        repositories: list[str] = UNSET,
-        repository_ids: list[int] = UNSET,
-        permissions: dict[str, Any] = UNSET,
+        repositories: Sequence[str] = UNSET,
+        repository_ids: Sequence[int] = UNSET,
+        permissions: Mapping[str, Any] = UNSET,
     ) -> Authorization:
         """Create a scoped access token
 

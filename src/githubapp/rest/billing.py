@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.billing_ai_credit_usage_report_org import BillingAiCreditUsageReportOrg
     from githubapp.models.billing_ai_credit_usage_report_user import BillingAiCreditUsageReportUser
     from githubapp.models.billing_premium_request_usage_report_org import BillingPremiumRequestUsageReportOrg
@@ -235,7 +236,7 @@ class AsyncBillingApi(AsyncNamespace):
         *,
         budget_amount: int = UNSET,
         prevent_further_usage: bool = UNSET,
-        budget_alerting: dict[str, Any] = UNSET,
+        budget_alerting: Mapping[str, Any] = UNSET,
         budget_scope: Literal['organization', 'repository', 'multi_user_customer', 'user'] = UNSET,
         budget_entity_name: str = UNSET,
         budget_type: Literal['BundlePricing'] | Literal['ProductPricing'] | Literal['SkuPricing'] = UNSET,
@@ -444,7 +445,7 @@ class AsyncBillingApi(AsyncNamespace):
         *,
         budget_amount: int = UNSET,
         prevent_further_usage: bool = UNSET,
-        budget_alerting: dict[str, Any] = UNSET,
+        budget_alerting: Mapping[str, Any] = UNSET,
         budget_scope: Literal['enterprise', 'organization', 'repository', 'cost_center', 'multi_user_customer', 'user'] = UNSET,
         budget_entity_name: str = UNSET,
         budget_type: Literal['BundlePricing'] | Literal['ProductPricing'] | Literal['SkuPricing'] = UNSET,
@@ -471,7 +472,7 @@ class BillingApi(SyncNamespace):
         *,
         budget_amount: int = UNSET,
         prevent_further_usage: bool = UNSET,
-        budget_alerting: dict[str, Any] = UNSET,
+        budget_alerting: Mapping[str, Any] = UNSET,
         budget_scope: Literal['organization', 'repository', 'multi_user_customer', 'user'] = UNSET,
         budget_entity_name: str = UNSET,
         budget_type: Literal['BundlePricing'] | Literal['ProductPricing'] | Literal['SkuPricing'] = UNSET,
@@ -680,7 +681,7 @@ class BillingApi(SyncNamespace):
         *,
         budget_amount: int = UNSET,
         prevent_further_usage: bool = UNSET,
-        budget_alerting: dict[str, Any] = UNSET,
+        budget_alerting: Mapping[str, Any] = UNSET,
         budget_scope: Literal['enterprise', 'organization', 'repository', 'cost_center', 'multi_user_customer', 'user'] = UNSET,
         budget_entity_name: str = UNSET,
         budget_type: Literal['BundlePricing'] | Literal['ProductPricing'] | Literal['SkuPricing'] = UNSET,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.campaign_summary import CampaignSummary
     pass
@@ -163,8 +164,8 @@ class AsyncCampaignsApi(AsyncNamespace):
         *,
         name: str = UNSET,
         description: str = UNSET,
-        managers: list[str] = UNSET,
-        team_managers: list[str] = UNSET,
+        managers: Sequence[str] = UNSET,
+        team_managers: Sequence[str] = UNSET,
         ends_at: datetime | str = UNSET,
         contact_link: str | None = UNSET,
         state: Literal['open', 'closed'] = UNSET,
@@ -248,8 +249,8 @@ class CampaignsApi(SyncNamespace):
         *,
         name: str = UNSET,
         description: str = UNSET,
-        managers: list[str] = UNSET,
-        team_managers: list[str] = UNSET,
+        managers: Sequence[str] = UNSET,
+        team_managers: Sequence[str] = UNSET,
         ends_at: datetime | str = UNSET,
         contact_link: str | None = UNSET,
         state: Literal['open', 'closed'] = UNSET,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.check_annotation import CheckAnnotation
     from githubapp.models.check_run import CheckRun
@@ -223,8 +224,8 @@ class AsyncChecksApi(AsyncNamespace):
         started_at: datetime | str = UNSET,
         conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
         completed_at: datetime | str = UNSET,
-        output: dict[str, Any] = UNSET,
-        actions: list[dict[str, Any]] = UNSET,
+        output: Mapping[str, Any] = UNSET,
+        actions: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Create a check run
 
@@ -387,7 +388,7 @@ class AsyncChecksApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        auto_trigger_checks: list[dict[str, Any]] = UNSET,
+        auto_trigger_checks: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CheckSuitePreference:
         """Update repository preferences for check suites
 
@@ -432,8 +433,8 @@ class ChecksApi(SyncNamespace):
         started_at: datetime | str = UNSET,
         conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
         completed_at: datetime | str = UNSET,
-        output: dict[str, Any] = UNSET,
-        actions: list[dict[str, Any]] = UNSET,
+        output: Mapping[str, Any] = UNSET,
+        actions: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Create a check run
 
@@ -596,7 +597,7 @@ class ChecksApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        auto_trigger_checks: list[dict[str, Any]] = UNSET,
+        auto_trigger_checks: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CheckSuitePreference:
         """Update repository preferences for check suites
 

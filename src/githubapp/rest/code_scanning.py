@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.code_scanning_alert import CodeScanningAlert
     from githubapp.models.code_scanning_alert_instance_list import CodeScanningAlertInstanceList
@@ -669,7 +670,7 @@ class AsyncCodeScanningApi(AsyncNamespace):
         runner_label: str | None = UNSET,
         query_suite: Literal['default', 'extended'] = UNSET,
         threat_model: Literal['remote', 'remote_and_local'] = UNSET,
-        languages: list[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
+        languages: Sequence[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
     ) -> EmptyObject | CodeScanningDefaultSetupUpdateResponse:
         """Update a code scanning default setup configuration
 
@@ -1022,7 +1023,7 @@ class CodeScanningApi(SyncNamespace):
         runner_label: str | None = UNSET,
         query_suite: Literal['default', 'extended'] = UNSET,
         threat_model: Literal['remote', 'remote_and_local'] = UNSET,
-        languages: list[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
+        languages: Sequence[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
     ) -> EmptyObject | CodeScanningDefaultSetupUpdateResponse:
         """Update a code scanning default setup configuration
 

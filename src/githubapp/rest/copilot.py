@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.copilot_add_copilot_seats_for_teams_response import CopilotAddCopilotSeatsForTeamsResponse
     from githubapp.models.copilot_add_copilot_seats_for_users_response import CopilotAddCopilotSeatsForUsersResponse
     from githubapp.models.copilot_cancel_copilot_seat_assignment_for_teams_response import CopilotCancelCopilotSeatAssignmentForTeamsResponse
@@ -503,7 +504,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: list[str],
+        selected_teams: Sequence[str],
     ) -> CopilotAddCopilotSeatsForTeamsResponse:
         """Add teams to the Copilot subscription for an organization
 
@@ -517,7 +518,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: list[str],
+        selected_usernames: Sequence[str],
     ) -> CopilotAddCopilotSeatsForUsersResponse:
         """Add users to the Copilot subscription for an organization
 
@@ -531,8 +532,8 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: list[str] = UNSET,
-        custom_properties: list[dict[str, Any]] = UNSET,
+        organizations: Sequence[str] = UNSET,
+        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Add organizations to the enterprise coding agent policy
 
@@ -546,7 +547,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: list[str],
+        selected_teams: Sequence[str],
     ) -> CopilotCancelCopilotSeatAssignmentForTeamsResponse:
         """Remove teams from the Copilot subscription for an organization
 
@@ -560,7 +561,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: list[str],
+        selected_usernames: Sequence[str],
     ) -> CopilotCancelCopilotSeatAssignmentForUsersResponse:
         """Remove users from the Copilot subscription for an organization
 
@@ -852,8 +853,8 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: list[str] = UNSET,
-        custom_properties: list[dict[str, Any]] = UNSET,
+        organizations: Sequence[str] = UNSET,
+        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Remove organizations from the enterprise coding agent policy
 
@@ -881,7 +882,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for Copilot cloud agent in an organization
 
@@ -895,7 +896,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        data: dict[str, Any],
+        data: Mapping[str, Any],
     ) -> CopilotSetCopilotContentExclusionForOrganizationResponse:
         """Set Copilot content exclusion rules for an organization
 
@@ -929,7 +930,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: list[str],
+        selected_teams: Sequence[str],
     ) -> CopilotAddCopilotSeatsForTeamsResponse:
         """Add teams to the Copilot subscription for an organization
 
@@ -943,7 +944,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: list[str],
+        selected_usernames: Sequence[str],
     ) -> CopilotAddCopilotSeatsForUsersResponse:
         """Add users to the Copilot subscription for an organization
 
@@ -957,8 +958,8 @@ class CopilotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: list[str] = UNSET,
-        custom_properties: list[dict[str, Any]] = UNSET,
+        organizations: Sequence[str] = UNSET,
+        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Add organizations to the enterprise coding agent policy
 
@@ -972,7 +973,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: list[str],
+        selected_teams: Sequence[str],
     ) -> CopilotCancelCopilotSeatAssignmentForTeamsResponse:
         """Remove teams from the Copilot subscription for an organization
 
@@ -986,7 +987,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: list[str],
+        selected_usernames: Sequence[str],
     ) -> CopilotCancelCopilotSeatAssignmentForUsersResponse:
         """Remove users from the Copilot subscription for an organization
 
@@ -1278,8 +1279,8 @@ class CopilotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: list[str] = UNSET,
-        custom_properties: list[dict[str, Any]] = UNSET,
+        organizations: Sequence[str] = UNSET,
+        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Remove organizations from the enterprise coding agent policy
 
@@ -1307,7 +1308,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for Copilot cloud agent in an organization
 
@@ -1321,7 +1322,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        data: dict[str, Any],
+        data: Mapping[str, Any],
     ) -> CopilotSetCopilotContentExclusionForOrganizationResponse:
         """Set Copilot content exclusion rules for an organization
 

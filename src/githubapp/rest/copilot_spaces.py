@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.copilot_space import CopilotSpace
     from githubapp.models.copilot_space_collaborator_variant1 import CopilotSpaceCollaboratorVariant1
     from githubapp.models.copilot_space_collaborator_variant2 import CopilotSpaceCollaboratorVariant2
@@ -493,7 +494,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create an organization Copilot Space
 
@@ -511,7 +512,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create a Copilot Space for a user
 
@@ -527,7 +528,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         space_number: int,
         *,
         resource_type: Literal['repository', 'github_file', 'free_text', 'github_issue', 'github_pull_request'],
-        metadata: dict[str, Any],
+        metadata: Mapping[str, Any],
     ) -> CopilotSpaceResource:
         """Create a resource for an organization Copilot Space
 
@@ -543,7 +544,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         space_number: int,
         *,
         resource_type: Literal['repository', 'github_file', 'free_text', 'github_issue', 'github_pull_request'],
-        metadata: dict[str, Any],
+        metadata: Mapping[str, Any],
     ) -> CopilotSpaceResource:
         """Create a resource for a Copilot Space for a user
 
@@ -818,7 +819,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set an organization Copilot Space
 
@@ -837,7 +838,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set a Copilot Space for a user
 
@@ -853,7 +854,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         space_number: int,
         space_resource_id: int,
         *,
-        metadata: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
     ) -> CopilotSpaceResource:
         """Set a resource for an organization Copilot Space
 
@@ -869,7 +870,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         space_number: int,
         space_resource_id: int,
         *,
-        metadata: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
     ) -> CopilotSpaceResource:
         """Set a resource for a Copilot Space for a user
 
@@ -927,7 +928,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create an organization Copilot Space
 
@@ -945,7 +946,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create a Copilot Space for a user
 
@@ -961,7 +962,7 @@ class CopilotSpacesApi(SyncNamespace):
         space_number: int,
         *,
         resource_type: Literal['repository', 'github_file', 'free_text', 'github_issue', 'github_pull_request'],
-        metadata: dict[str, Any],
+        metadata: Mapping[str, Any],
     ) -> CopilotSpaceResource:
         """Create a resource for an organization Copilot Space
 
@@ -977,7 +978,7 @@ class CopilotSpacesApi(SyncNamespace):
         space_number: int,
         *,
         resource_type: Literal['repository', 'github_file', 'free_text', 'github_issue', 'github_pull_request'],
-        metadata: dict[str, Any],
+        metadata: Mapping[str, Any],
     ) -> CopilotSpaceResource:
         """Create a resource for a Copilot Space for a user
 
@@ -1252,7 +1253,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set an organization Copilot Space
 
@@ -1271,7 +1272,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: list[dict[str, Any]] = UNSET,
+        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set a Copilot Space for a user
 
@@ -1287,7 +1288,7 @@ class CopilotSpacesApi(SyncNamespace):
         space_number: int,
         space_resource_id: int,
         *,
-        metadata: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
     ) -> CopilotSpaceResource:
         """Set a resource for an organization Copilot Space
 
@@ -1303,7 +1304,7 @@ class CopilotSpacesApi(SyncNamespace):
         space_number: int,
         space_resource_id: int,
         *,
-        metadata: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
     ) -> CopilotSpaceResource:
         """Set a resource for a Copilot Space for a user
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.dependabot_alert import DependabotAlert
     from githubapp.models.dependabot_alert_with_repository import DependabotAlertWithRepository
     from githubapp.models.dependabot_list_org_secrets_response import DependabotListOrgSecretsResponse
@@ -428,7 +429,7 @@ class AsyncDependabotApi(AsyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: list[str | int] = UNSET,
+        selected_repository_ids: Sequence[str | int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -558,7 +559,7 @@ class AsyncDependabotApi(AsyncNamespace):
         ecosystem: str = UNSET,
         package: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | list[Literal['patch']] = UNSET,
+        has: str | Sequence[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -588,7 +589,7 @@ class AsyncDependabotApi(AsyncNamespace):
         epss_percentage: str = UNSET,
         artifact_registry_url: str = UNSET,
         artifact_registry: str = UNSET,
-        has: str | list[Literal['patch', 'deployment']] = UNSET,
+        has: str | Sequence[Literal['patch', 'deployment']] = UNSET,
         assignee: str = UNSET,
         runtime_risk: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
@@ -619,7 +620,7 @@ class AsyncDependabotApi(AsyncNamespace):
         package: str = UNSET,
         manifest: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | list[Literal['patch']] = UNSET,
+        has: str | Sequence[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -761,7 +762,7 @@ class AsyncDependabotApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -791,8 +792,8 @@ class AsyncDependabotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        repository_ids_to_add: list[int] = UNSET,
-        repository_ids_to_remove: list[int] = UNSET,
+        repository_ids_to_add: Sequence[int] = UNSET,
+        repository_ids_to_remove: Sequence[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an enterprise
 
@@ -806,8 +807,8 @@ class AsyncDependabotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repository_ids_to_add: list[int] = UNSET,
-        repository_ids_to_remove: list[int] = UNSET,
+        repository_ids_to_add: Sequence[int] = UNSET,
+        repository_ids_to_remove: Sequence[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an organization
 
@@ -845,7 +846,7 @@ class DependabotApi(SyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: list[str | int] = UNSET,
+        selected_repository_ids: Sequence[str | int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -975,7 +976,7 @@ class DependabotApi(SyncNamespace):
         ecosystem: str = UNSET,
         package: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | list[Literal['patch']] = UNSET,
+        has: str | Sequence[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -1005,7 +1006,7 @@ class DependabotApi(SyncNamespace):
         epss_percentage: str = UNSET,
         artifact_registry_url: str = UNSET,
         artifact_registry: str = UNSET,
-        has: str | list[Literal['patch', 'deployment']] = UNSET,
+        has: str | Sequence[Literal['patch', 'deployment']] = UNSET,
         assignee: str = UNSET,
         runtime_risk: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
@@ -1036,7 +1037,7 @@ class DependabotApi(SyncNamespace):
         package: str = UNSET,
         manifest: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | list[Literal['patch']] = UNSET,
+        has: str | Sequence[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -1178,7 +1179,7 @@ class DependabotApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -1208,8 +1209,8 @@ class DependabotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        repository_ids_to_add: list[int] = UNSET,
-        repository_ids_to_remove: list[int] = UNSET,
+        repository_ids_to_add: Sequence[int] = UNSET,
+        repository_ids_to_remove: Sequence[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an enterprise
 
@@ -1223,8 +1224,8 @@ class DependabotApi(SyncNamespace):
         self,
         org: str,
         *,
-        repository_ids_to_add: list[int] = UNSET,
-        repository_ids_to_remove: list[int] = UNSET,
+        repository_ids_to_add: Sequence[int] = UNSET,
+        repository_ids_to_remove: Sequence[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an organization
 

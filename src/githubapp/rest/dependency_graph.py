@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.dependency_graph_create_repository_snapshot_response import DependencyGraphCreateRepositorySnapshotResponse
     from githubapp.models.dependency_graph_diff_item import DependencyGraphDiffItem
@@ -107,13 +108,13 @@ class AsyncDependencyGraphApi(AsyncNamespace):
         repo: str,
         *,
         version: int,
-        job: dict[str, Any],
+        job: Mapping[str, Any],
         sha: str,
         ref: str,
-        detector: dict[str, Any],
+        detector: Mapping[str, Any],
         scanned: datetime | str,
-        metadata: dict[str, Any] = UNSET,
-        manifests: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
+        manifests: Mapping[str, Any] = UNSET,
     ) -> DependencyGraphCreateRepositorySnapshotResponse:
         """Create a snapshot of dependencies for a repository
 
@@ -191,13 +192,13 @@ class DependencyGraphApi(SyncNamespace):
         repo: str,
         *,
         version: int,
-        job: dict[str, Any],
+        job: Mapping[str, Any],
         sha: str,
         ref: str,
-        detector: dict[str, Any],
+        detector: Mapping[str, Any],
         scanned: datetime | str,
-        metadata: dict[str, Any] = UNSET,
-        manifests: dict[str, Any] = UNSET,
+        metadata: Mapping[str, Any] = UNSET,
+        manifests: Mapping[str, Any] = UNSET,
     ) -> DependencyGraphCreateRepositorySnapshotResponse:
         """Create a snapshot of dependencies for a repository
 

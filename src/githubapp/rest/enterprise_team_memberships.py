@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.simple_user import SimpleUser
     pass
 
@@ -132,7 +133,7 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: builtins.list[str],
+        usernames: Sequence[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
@@ -147,7 +148,7 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: builtins.list[str],
+        usernames: Sequence[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 
@@ -226,7 +227,7 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: builtins.list[str],
+        usernames: Sequence[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
@@ -241,7 +242,7 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: builtins.list[str],
+        usernames: Sequence[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 

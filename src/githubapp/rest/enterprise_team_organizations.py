@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.organization_simple import OrganizationSimple
     pass
 
@@ -131,7 +132,7 @@ class AsyncEnterpriseTeamOrganizationsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: list[str],
+        organization_slugs: Sequence[str],
     ) -> list[OrganizationSimple]:
         """Add organization assignments
 
@@ -146,7 +147,7 @@ class AsyncEnterpriseTeamOrganizationsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: list[str],
+        organization_slugs: Sequence[str],
     ) -> None:
         """Remove organization assignments
 
@@ -225,7 +226,7 @@ class EnterpriseTeamOrganizationsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: list[str],
+        organization_slugs: Sequence[str],
     ) -> list[OrganizationSimple]:
         """Add organization assignments
 
@@ -240,7 +241,7 @@ class EnterpriseTeamOrganizationsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: list[str],
+        organization_slugs: Sequence[str],
     ) -> None:
         """Remove organization assignments
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.base_gist import BaseGist
     from githubapp.models.gist_comment import GistComment
@@ -342,7 +343,7 @@ class AsyncGistsApi(AsyncNamespace):
     async def create(
         self,
         *,
-        files: dict[str, Any],
+        files: Mapping[str, Any],
         description: str = UNSET,
         public: bool | Literal['true', 'false'] = UNSET,
     ) -> GistSimple:
@@ -578,7 +579,7 @@ class AsyncGistsApi(AsyncNamespace):
         gist_id: str,
         *,
         description: str = UNSET,
-        files: dict[str, Any] = UNSET,
+        files: Mapping[str, Any] = UNSET,
     ) -> GistSimple:
         """Update a gist
 
@@ -624,7 +625,7 @@ class GistsApi(SyncNamespace):
     def create(
         self,
         *,
-        files: dict[str, Any],
+        files: Mapping[str, Any],
         description: str = UNSET,
         public: bool | Literal['true', 'false'] = UNSET,
     ) -> GistSimple:
@@ -860,7 +861,7 @@ class GistsApi(SyncNamespace):
         gist_id: str,
         *,
         description: str = UNSET,
-        files: dict[str, Any] = UNSET,
+        files: Mapping[str, Any] = UNSET,
     ) -> GistSimple:
         """Update a gist
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.blob import Blob
     from githubapp.models.git_commit import GitCommit
     from githubapp.models.git_ref import GitRef
@@ -245,9 +246,9 @@ class AsyncGitApi(AsyncNamespace):
         *,
         message: str,
         tree: str,
-        parents: list[str] = UNSET,
-        author: dict[str, Any] = UNSET,
-        committer: dict[str, Any] = UNSET,
+        parents: Sequence[str] = UNSET,
+        author: Mapping[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
         signature: str = UNSET,
     ) -> GitCommit:
         """Create a commit
@@ -283,7 +284,7 @@ class AsyncGitApi(AsyncNamespace):
         message: str,
         object: str,
         type: Literal['commit', 'tree', 'blob'],
-        tagger: dict[str, Any] = UNSET,
+        tagger: Mapping[str, Any] = UNSET,
     ) -> GitTag:
         """Create a tag object
 
@@ -298,7 +299,7 @@ class AsyncGitApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        tree: list[dict[str, Any]],
+        tree: Sequence[Mapping[str, Any]],
         base_tree: str = UNSET,
     ) -> GitTree:
         """Create a tree
@@ -455,9 +456,9 @@ class GitApi(SyncNamespace):
         *,
         message: str,
         tree: str,
-        parents: list[str] = UNSET,
-        author: dict[str, Any] = UNSET,
-        committer: dict[str, Any] = UNSET,
+        parents: Sequence[str] = UNSET,
+        author: Mapping[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
         signature: str = UNSET,
     ) -> GitCommit:
         """Create a commit
@@ -493,7 +494,7 @@ class GitApi(SyncNamespace):
         message: str,
         object: str,
         type: Literal['commit', 'tree', 'blob'],
-        tagger: dict[str, Any] = UNSET,
+        tagger: Mapping[str, Any] = UNSET,
     ) -> GitTag:
         """Create a tag object
 
@@ -508,7 +509,7 @@ class GitApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        tree: list[dict[str, Any]],
+        tree: Sequence[Mapping[str, Any]],
         base_tree: str = UNSET,
     ) -> GitTree:
         """Create a tree

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.interaction_limit_response import InteractionLimitResponse
     from githubapp.models.interactions_get_pull_request_creation_cap_for_org_response import InteractionsGetPullRequestCreationCapForOrgResponse
     from githubapp.models.interactions_get_pull_request_creation_cap_for_repo_response import InteractionsGetPullRequestCreationCapForRepoResponse
@@ -346,7 +347,7 @@ class AsyncInteractionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> None:
         """Remove users from the pull request creation cap bypass list for a repository
 
@@ -397,7 +398,7 @@ class AsyncInteractionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> None:
         """Add users to the pull request creation cap bypass list for a repository
 
@@ -568,7 +569,7 @@ class InteractionsApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> None:
         """Remove users from the pull request creation cap bypass list for a repository
 
@@ -619,7 +620,7 @@ class InteractionsApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> None:
         """Add users to the pull request creation cap bypass list for a repository
 

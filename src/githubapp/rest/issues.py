@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.added_to_project_issue_event import AddedToProjectIssueEvent
     from githubapp.models.assigned_issue_event import AssignedIssueEvent
@@ -943,7 +944,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -975,7 +976,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
@@ -991,7 +992,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Add labels to an issue
 
@@ -1071,9 +1072,9 @@ class AsyncIssuesApi(AsyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
-        assignees: builtins.list[str] = UNSET,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: Sequence[str] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -1694,7 +1695,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: builtins.list[str],
+        assignees: Sequence[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -1774,7 +1775,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
@@ -1790,7 +1791,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: builtins.list[str] | builtins.list[dict[str, Any]] = UNSET,
+        labels: Sequence[str] | Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Set labels for an issue
 
@@ -1841,10 +1842,10 @@ class AsyncIssuesApi(AsyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
-        assignees: builtins.list[str | dict[str, Any]] = UNSET,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
-        type: str | dict[str, Any] | None = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        type: str | Mapping[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue
 
@@ -1919,7 +1920,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: builtins.list[str | dict[str, Any]] = UNSET,
+        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -1951,7 +1952,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
@@ -1967,7 +1968,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Add labels to an issue
 
@@ -2047,9 +2048,9 @@ class IssuesApi(SyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
-        assignees: builtins.list[str] = UNSET,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: Sequence[str] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -2670,7 +2671,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: builtins.list[str],
+        assignees: Sequence[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -2750,7 +2751,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
@@ -2766,7 +2767,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: builtins.list[str] | builtins.list[dict[str, Any]] = UNSET,
+        labels: Sequence[str] | Sequence[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Set labels for an issue
 
@@ -2817,10 +2818,10 @@ class IssuesApi(SyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: builtins.list[str | dict[str, Any]] = UNSET,
-        assignees: builtins.list[str | dict[str, Any]] = UNSET,
-        issue_field_values: builtins.list[dict[str, Any]] = UNSET,
-        type: str | dict[str, Any] | None = UNSET,
+        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
+        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        type: str | Mapping[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.import_ import Import
     from githubapp.models.migration import Migration
     from githubapp.models.minimal_repository import MinimalRepository
@@ -472,7 +473,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         self,
         migration_id: int,
         *,
-        exclude: list[str] = UNSET,
+        exclude: Sequence[str] = UNSET,
     ) -> Migration:
         """Get a user migration status
 
@@ -487,7 +488,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         org: str,
         migration_id: int,
         *,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Get an organization migration status
 
@@ -517,7 +518,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> list[Migration]:
         """List organization migrations
 
@@ -597,7 +598,7 @@ class AsyncMigrationsApi(AsyncNamespace):
     async def start_for_authenticated_user(
         self,
         *,
-        repositories: list[str],
+        repositories: Sequence[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -605,7 +606,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start a user migration
 
@@ -619,7 +620,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repositories: list[str],
+        repositories: Sequence[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -627,7 +628,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start an organization migration
 
@@ -827,7 +828,7 @@ class MigrationsApi(SyncNamespace):
         self,
         migration_id: int,
         *,
-        exclude: list[str] = UNSET,
+        exclude: Sequence[str] = UNSET,
     ) -> Migration:
         """Get a user migration status
 
@@ -842,7 +843,7 @@ class MigrationsApi(SyncNamespace):
         org: str,
         migration_id: int,
         *,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Get an organization migration status
 
@@ -872,7 +873,7 @@ class MigrationsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> list[Migration]:
         """List organization migrations
 
@@ -952,7 +953,7 @@ class MigrationsApi(SyncNamespace):
     def start_for_authenticated_user(
         self,
         *,
-        repositories: list[str],
+        repositories: Sequence[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -960,7 +961,7 @@ class MigrationsApi(SyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start a user migration
 
@@ -974,7 +975,7 @@ class MigrationsApi(SyncNamespace):
         self,
         org: str,
         *,
-        repositories: list[str],
+        repositories: Sequence[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -982,7 +983,7 @@ class MigrationsApi(SyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: list[Literal['repositories']] = UNSET,
+        exclude: Sequence[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start an organization migration
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.custom_property import CustomProperty
     from githubapp.models.hook_delivery import HookDelivery
@@ -1727,8 +1728,8 @@ class AsyncOrgsApi(AsyncNamespace):
         version: str = UNSET,
         physical_environment: str = UNSET,
         cluster: str = UNSET,
-        tags: dict[str, Any] = UNSET,
-        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        tags: Mapping[str, Any] = UNSET,
+        runtime_risks: Sequence[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -1769,7 +1770,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: builtins.list[dict[str, Any]],
+        deployments: Sequence[Mapping[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -1787,7 +1788,7 @@ class AsyncOrgsApi(AsyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: builtins.list[int] = UNSET,
+        team_ids: Sequence[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -1805,7 +1806,7 @@ class AsyncOrgsApi(AsyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: builtins.list[dict[str, Any]] | None = UNSET,
+        options: Sequence[Mapping[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -1837,8 +1838,8 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         name: str,
-        config: dict[str, Any],
-        events: builtins.list[str] = UNSET,
+        config: Mapping[str, Any],
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -1856,9 +1857,9 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | builtins.list[str] | None = UNSET,
+        default_value: str | Sequence[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: builtins.list[str] | None = UNSET,
+        allowed_values: Sequence[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -1874,7 +1875,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        properties: builtins.list[dict[str, Any]],
+        properties: Sequence[Mapping[str, Any]],
     ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
@@ -1888,8 +1889,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repository_names: builtins.list[str],
-        properties: builtins.list[dict[str, Any]],
+        repository_names: Sequence[str],
+        properties: Sequence[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -1969,8 +1970,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: builtins.list[str] = UNSET,
-        attestation_ids: builtins.list[int] = UNSET,
+        subject_digests: Sequence[str] = UNSET,
+        attestation_ids: Sequence[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -2344,7 +2345,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: builtins.list[str],
+        subject_digests: Sequence[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -2601,12 +2602,12 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: builtins.list[str] = UNSET,
+        owner: Sequence[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: builtins.list[str] = UNSET,
+        token_id: Sequence[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
@@ -2624,12 +2625,12 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: builtins.list[str] = UNSET,
+        owner: Sequence[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: builtins.list[str] = UNSET,
+        token_id: Sequence[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
@@ -2832,7 +2833,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: builtins.list[int] = UNSET,
+        pat_request_ids: Sequence[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -2903,7 +2904,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: builtins.list[dict[str, Any]],
+        deployments: Sequence[Mapping[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -2921,7 +2922,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: builtins.list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -2935,7 +2936,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: builtins.list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -3037,7 +3038,7 @@ class AsyncOrgsApi(AsyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: builtins.list[dict[str, Any]] = UNSET,
+        options: Sequence[Mapping[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -3099,7 +3100,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: builtins.list[int],
+        pat_ids: Sequence[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -3114,8 +3115,8 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         hook_id: int,
         *,
-        config: dict[str, Any] = UNSET,
-        events: builtins.list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:
@@ -3286,8 +3287,8 @@ class OrgsApi(SyncNamespace):
         version: str = UNSET,
         physical_environment: str = UNSET,
         cluster: str = UNSET,
-        tags: dict[str, Any] = UNSET,
-        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        tags: Mapping[str, Any] = UNSET,
+        runtime_risks: Sequence[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -3328,7 +3329,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: builtins.list[dict[str, Any]],
+        deployments: Sequence[Mapping[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -3346,7 +3347,7 @@ class OrgsApi(SyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: builtins.list[int] = UNSET,
+        team_ids: Sequence[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -3364,7 +3365,7 @@ class OrgsApi(SyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: builtins.list[dict[str, Any]] | None = UNSET,
+        options: Sequence[Mapping[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -3396,8 +3397,8 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         name: str,
-        config: dict[str, Any],
-        events: builtins.list[str] = UNSET,
+        config: Mapping[str, Any],
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -3415,9 +3416,9 @@ class OrgsApi(SyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | builtins.list[str] | None = UNSET,
+        default_value: str | Sequence[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: builtins.list[str] | None = UNSET,
+        allowed_values: Sequence[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -3433,7 +3434,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        properties: builtins.list[dict[str, Any]],
+        properties: Sequence[Mapping[str, Any]],
     ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
@@ -3447,8 +3448,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        repository_names: builtins.list[str],
-        properties: builtins.list[dict[str, Any]],
+        repository_names: Sequence[str],
+        properties: Sequence[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -3528,8 +3529,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: builtins.list[str] = UNSET,
-        attestation_ids: builtins.list[int] = UNSET,
+        subject_digests: Sequence[str] = UNSET,
+        attestation_ids: Sequence[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -3903,7 +3904,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: builtins.list[str],
+        subject_digests: Sequence[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -4160,12 +4161,12 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: builtins.list[str] = UNSET,
+        owner: Sequence[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: builtins.list[str] = UNSET,
+        token_id: Sequence[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
@@ -4183,12 +4184,12 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: builtins.list[str] = UNSET,
+        owner: Sequence[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: builtins.list[str] = UNSET,
+        token_id: Sequence[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
@@ -4391,7 +4392,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: builtins.list[int] = UNSET,
+        pat_request_ids: Sequence[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -4462,7 +4463,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: builtins.list[dict[str, Any]],
+        deployments: Sequence[Mapping[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -4480,7 +4481,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: builtins.list[int] = UNSET,
+        selected_repository_ids: Sequence[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -4494,7 +4495,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: builtins.list[int],
+        selected_repository_ids: Sequence[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -4596,7 +4597,7 @@ class OrgsApi(SyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: builtins.list[dict[str, Any]] = UNSET,
+        options: Sequence[Mapping[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -4658,7 +4659,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: builtins.list[int],
+        pat_ids: Sequence[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -4673,8 +4674,8 @@ class OrgsApi(SyncNamespace):
         org: str,
         hook_id: int,
         *,
-        config: dict[str, Any] = UNSET,
-        events: builtins.list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:

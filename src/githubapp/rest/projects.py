@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.projects_v2 import ProjectsV2
     from githubapp.models.projects_v2_field import ProjectsV2Field
     from githubapp.models.projects_v2_item_simple import ProjectsV2ItemSimple
@@ -424,8 +425,8 @@ class AsyncProjectsApi(AsyncNamespace):
         issue_field_id: int = UNSET,
         name: str = UNSET,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'] = UNSET,
-        single_select_options: list[dict[str, Any]] = UNSET,
-        iteration_configuration: dict[str, Any] = UNSET,
+        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add a field to an organization-owned project.
 
@@ -442,8 +443,8 @@ class AsyncProjectsApi(AsyncNamespace):
         *,
         name: str,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'],
-        single_select_options: list[dict[str, Any]] = UNSET,
-        iteration_configuration: dict[str, Any] = UNSET,
+        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add field to user owned project
 
@@ -523,10 +524,10 @@ class AsyncProjectsApi(AsyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: list[int] = UNSET,
-        sort_by: list[list[int | str]] = UNSET,
-        group_by: list[int] = UNSET,
-        vertical_group_by: list[int] = UNSET,
+        visible_fields: Sequence[int] = UNSET,
+        sort_by: Sequence[Sequence[int | str]] = UNSET,
+        group_by: Sequence[int] = UNSET,
+        vertical_group_by: Sequence[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for an organization-owned project
 
@@ -544,10 +545,10 @@ class AsyncProjectsApi(AsyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: list[int] = UNSET,
-        sort_by: list[list[int | str]] = UNSET,
-        group_by: list[int] = UNSET,
-        vertical_group_by: list[int] = UNSET,
+        visible_fields: Sequence[int] = UNSET,
+        sort_by: Sequence[Sequence[int | str]] = UNSET,
+        group_by: Sequence[int] = UNSET,
+        vertical_group_by: Sequence[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for a user-owned project
 
@@ -645,7 +646,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for an organization owned project
 
@@ -661,7 +662,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for a user owned project
 
@@ -745,7 +746,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         *,
         q: str = UNSET,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -767,7 +768,7 @@ class AsyncProjectsApi(AsyncNamespace):
         after: str = UNSET,
         per_page: int = UNSET,
         q: str = UNSET,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> list[ProjectsV2ItemWithContent]:
         """List items for a user owned project
 
@@ -783,7 +784,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -802,7 +803,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -821,7 +822,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: list[dict[str, Any]],
+        fields: Sequence[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for organization
 
@@ -837,7 +838,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: list[dict[str, Any]],
+        fields: Sequence[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for user
 
@@ -861,8 +862,8 @@ class ProjectsApi(SyncNamespace):
         issue_field_id: int = UNSET,
         name: str = UNSET,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'] = UNSET,
-        single_select_options: list[dict[str, Any]] = UNSET,
-        iteration_configuration: dict[str, Any] = UNSET,
+        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add a field to an organization-owned project.
 
@@ -879,8 +880,8 @@ class ProjectsApi(SyncNamespace):
         *,
         name: str,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'],
-        single_select_options: list[dict[str, Any]] = UNSET,
-        iteration_configuration: dict[str, Any] = UNSET,
+        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add field to user owned project
 
@@ -960,10 +961,10 @@ class ProjectsApi(SyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: list[int] = UNSET,
-        sort_by: list[list[int | str]] = UNSET,
-        group_by: list[int] = UNSET,
-        vertical_group_by: list[int] = UNSET,
+        visible_fields: Sequence[int] = UNSET,
+        sort_by: Sequence[Sequence[int | str]] = UNSET,
+        group_by: Sequence[int] = UNSET,
+        vertical_group_by: Sequence[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for an organization-owned project
 
@@ -981,10 +982,10 @@ class ProjectsApi(SyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: list[int] = UNSET,
-        sort_by: list[list[int | str]] = UNSET,
-        group_by: list[int] = UNSET,
-        vertical_group_by: list[int] = UNSET,
+        visible_fields: Sequence[int] = UNSET,
+        sort_by: Sequence[Sequence[int | str]] = UNSET,
+        group_by: Sequence[int] = UNSET,
+        vertical_group_by: Sequence[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for a user-owned project
 
@@ -1082,7 +1083,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for an organization owned project
 
@@ -1098,7 +1099,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for a user owned project
 
@@ -1182,7 +1183,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         *,
         q: str = UNSET,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1204,7 +1205,7 @@ class ProjectsApi(SyncNamespace):
         after: str = UNSET,
         per_page: int = UNSET,
         q: str = UNSET,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
     ) -> list[ProjectsV2ItemWithContent]:
         """List items for a user owned project
 
@@ -1220,7 +1221,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1239,7 +1240,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | list[str] = UNSET,
+        fields: str | Sequence[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1258,7 +1259,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: list[dict[str, Any]],
+        fields: Sequence[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for organization
 
@@ -1274,7 +1275,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: list[dict[str, Any]],
+        fields: Sequence[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for user
 

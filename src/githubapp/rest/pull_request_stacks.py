@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.pull_request_stack_minimal import PullRequestStackMinimal
     from githubapp.models.pull_request_stacks_add_response import PullRequestStacksAddResponse
     from githubapp.models.pull_request_stacks_create_response import PullRequestStacksCreateResponse
@@ -108,7 +109,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: builtins.list[int],
+        pull_requests: Sequence[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -123,7 +124,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: builtins.list[int],
+        pull_requests: Sequence[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 
@@ -190,7 +191,7 @@ class PullRequestStacksApi(SyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: builtins.list[int],
+        pull_requests: Sequence[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -205,7 +206,7 @@ class PullRequestStacksApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: builtins.list[int],
+        pull_requests: Sequence[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 

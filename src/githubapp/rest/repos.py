@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from githubapp.models.activity import Activity
     from githubapp.models.autolink import Autolink
@@ -3205,7 +3206,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Add app access restrictions
 
@@ -3237,7 +3238,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Add status check contexts
 
@@ -3253,7 +3254,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Add team access restrictions
 
@@ -3269,7 +3270,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Add user access restrictions
 
@@ -3414,7 +3415,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        bundle: dict[str, Any],
+        bundle: Mapping[str, Any],
     ) -> ReposCreateAttestationResponse:
         """Create an attestation
 
@@ -3518,8 +3519,8 @@ class AsyncReposApi(AsyncNamespace):
         ref: str,
         task: str = UNSET,
         auto_merge: bool = UNSET,
-        required_contexts: list[str] = UNSET,
-        payload: dict[str, Any] | str = UNSET,
+        required_contexts: Sequence[str] = UNSET,
+        payload: Mapping[str, Any] | str = UNSET,
         environment: str = UNSET,
         description: str | None = UNSET,
         transient_environment: bool = UNSET,
@@ -3594,7 +3595,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         *,
         event_type: str,
-        client_payload: dict[str, Any] = UNSET,
+        client_payload: Mapping[str, Any] = UNSET,
     ) -> None:
         """Create a repository dispatch event
 
@@ -3684,7 +3685,7 @@ class AsyncReposApi(AsyncNamespace):
         squash_merge_commit_message: Literal['PR_BODY', 'COMMIT_MESSAGES', 'BLANK'] = UNSET,
         merge_commit_title: Literal['PR_TITLE', 'MERGE_MESSAGE'] = UNSET,
         merge_commit_message: Literal['PR_BODY', 'PR_TITLE', 'BLANK'] = UNSET,
-        custom_properties: dict[str, Any] = UNSET,
+        custom_properties: Mapping[str, Any] = UNSET,
     ) -> FullRepository:
         """Create an organization repository
 
@@ -3702,8 +3703,8 @@ class AsyncReposApi(AsyncNamespace):
         *,
         wait_timer: int = UNSET,
         prevent_self_review: bool = UNSET,
-        reviewers: list[dict[str, Any]] | None = UNSET,
-        deployment_branch_policy: dict[str, Any] | None = UNSET,
+        reviewers: Sequence[Mapping[str, Any]] | None = UNSET,
+        deployment_branch_policy: Mapping[str, Any] | None = UNSET,
     ) -> Environment:
         """Create or update an environment
 
@@ -3723,8 +3724,8 @@ class AsyncReposApi(AsyncNamespace):
         content: str,
         sha: str = UNSET,
         branch: str = UNSET,
-        committer: dict[str, Any] = UNSET,
-        author: dict[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
+        author: Mapping[str, Any] = UNSET,
     ) -> FileCommit:
         """Create or update file contents
 
@@ -3741,9 +3742,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create an organization repository ruleset
 
@@ -3818,9 +3819,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create a repository ruleset
 
@@ -3855,8 +3856,8 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         *,
         name: str = UNSET,
-        config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Create a repository webhook
@@ -3872,7 +3873,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        properties: list[dict[str, Any]],
+        properties: Sequence[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for a repository
 
@@ -4070,8 +4071,8 @@ class AsyncReposApi(AsyncNamespace):
         message: str,
         sha: str,
         branch: str = UNSET,
-        committer: dict[str, Any] = UNSET,
-        author: dict[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
+        author: Mapping[str, Any] = UNSET,
     ) -> FileCommit:
         """Delete a file
 
@@ -5893,7 +5894,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Remove app access restrictions
 
@@ -5923,7 +5924,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Remove status check contexts
 
@@ -5953,7 +5954,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Remove team access restrictions
 
@@ -5969,7 +5970,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Remove user access restrictions
 
@@ -6000,7 +6001,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        names: list[str],
+        names: Sequence[str],
     ) -> Topic:
         """Replace all repository topics
 
@@ -6043,7 +6044,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Set app access restrictions
 
@@ -6059,7 +6060,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Set status check contexts
 
@@ -6075,7 +6076,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Set team access restrictions
 
@@ -6091,7 +6092,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Set user access restrictions
 
@@ -6122,7 +6123,7 @@ class AsyncReposApi(AsyncNamespace):
         *,
         new_owner: str,
         new_name: str = UNSET,
-        team_ids: list[int] = UNSET,
+        team_ids: Sequence[int] = UNSET,
     ) -> MinimalRepository:
         """Transfer a repository
 
@@ -6142,7 +6143,7 @@ class AsyncReposApi(AsyncNamespace):
         homepage: str = UNSET,
         private: bool = UNSET,
         visibility: Literal['public', 'private'] = UNSET,
-        security_and_analysis: dict[str, Any] | None = UNSET,
+        security_and_analysis: Mapping[str, Any] | None = UNSET,
         has_issues: bool = UNSET,
         has_projects: bool = UNSET,
         has_wiki: bool = UNSET,
@@ -6179,10 +6180,10 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        required_status_checks: dict[str, Any] | None,
+        required_status_checks: Mapping[str, Any] | None,
         enforce_admins: bool | None,
-        required_pull_request_reviews: dict[str, Any] | None,
-        restrictions: dict[str, Any] | None,
+        required_pull_request_reviews: Mapping[str, Any] | None,
+        restrictions: Mapping[str, Any] | None,
         required_linear_history: bool = UNSET,
         allow_force_pushes: bool | None = UNSET,
         allow_deletions: bool = UNSET,
@@ -6271,9 +6272,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update an organization repository ruleset
 
@@ -6289,12 +6290,12 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        dismissal_restrictions: dict[str, Any] = UNSET,
+        dismissal_restrictions: Mapping[str, Any] = UNSET,
         dismiss_stale_reviews: bool = UNSET,
         require_code_owner_reviews: bool = UNSET,
         required_approving_review_count: int = UNSET,
         require_last_push_approval: bool = UNSET,
-        bypass_pull_request_allowances: dict[str, Any] = UNSET,
+        bypass_pull_request_allowances: Mapping[str, Any] = UNSET,
     ) -> ProtectedBranchPullRequestReview:
         """Update pull request review protection
 
@@ -6354,9 +6355,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update a repository ruleset
 
@@ -6373,8 +6374,8 @@ class AsyncReposApi(AsyncNamespace):
         branch: str,
         *,
         strict: bool = UNSET,
-        contexts: list[str] = UNSET,
-        checks: list[dict[str, Any]] = UNSET,
+        contexts: Sequence[str] = UNSET,
+        checks: Sequence[Mapping[str, Any]] = UNSET,
     ) -> StatusCheckPolicy:
         """Update status check protection
 
@@ -6390,10 +6391,10 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         hook_id: int,
         *,
-        config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
-        add_events: list[str] = UNSET,
-        remove_events: list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
+        add_events: Sequence[str] = UNSET,
+        remove_events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Update a repository webhook
@@ -6465,7 +6466,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Add app access restrictions
 
@@ -6497,7 +6498,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Add status check contexts
 
@@ -6513,7 +6514,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Add team access restrictions
 
@@ -6529,7 +6530,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Add user access restrictions
 
@@ -6674,7 +6675,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        bundle: dict[str, Any],
+        bundle: Mapping[str, Any],
     ) -> ReposCreateAttestationResponse:
         """Create an attestation
 
@@ -6778,8 +6779,8 @@ class ReposApi(SyncNamespace):
         ref: str,
         task: str = UNSET,
         auto_merge: bool = UNSET,
-        required_contexts: list[str] = UNSET,
-        payload: dict[str, Any] | str = UNSET,
+        required_contexts: Sequence[str] = UNSET,
+        payload: Mapping[str, Any] | str = UNSET,
         environment: str = UNSET,
         description: str | None = UNSET,
         transient_environment: bool = UNSET,
@@ -6854,7 +6855,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         *,
         event_type: str,
-        client_payload: dict[str, Any] = UNSET,
+        client_payload: Mapping[str, Any] = UNSET,
     ) -> None:
         """Create a repository dispatch event
 
@@ -6944,7 +6945,7 @@ class ReposApi(SyncNamespace):
         squash_merge_commit_message: Literal['PR_BODY', 'COMMIT_MESSAGES', 'BLANK'] = UNSET,
         merge_commit_title: Literal['PR_TITLE', 'MERGE_MESSAGE'] = UNSET,
         merge_commit_message: Literal['PR_BODY', 'PR_TITLE', 'BLANK'] = UNSET,
-        custom_properties: dict[str, Any] = UNSET,
+        custom_properties: Mapping[str, Any] = UNSET,
     ) -> FullRepository:
         """Create an organization repository
 
@@ -6962,8 +6963,8 @@ class ReposApi(SyncNamespace):
         *,
         wait_timer: int = UNSET,
         prevent_self_review: bool = UNSET,
-        reviewers: list[dict[str, Any]] | None = UNSET,
-        deployment_branch_policy: dict[str, Any] | None = UNSET,
+        reviewers: Sequence[Mapping[str, Any]] | None = UNSET,
+        deployment_branch_policy: Mapping[str, Any] | None = UNSET,
     ) -> Environment:
         """Create or update an environment
 
@@ -6983,8 +6984,8 @@ class ReposApi(SyncNamespace):
         content: str,
         sha: str = UNSET,
         branch: str = UNSET,
-        committer: dict[str, Any] = UNSET,
-        author: dict[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
+        author: Mapping[str, Any] = UNSET,
     ) -> FileCommit:
         """Create or update file contents
 
@@ -7001,9 +7002,9 @@ class ReposApi(SyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create an organization repository ruleset
 
@@ -7078,9 +7079,9 @@ class ReposApi(SyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create a repository ruleset
 
@@ -7115,8 +7116,8 @@ class ReposApi(SyncNamespace):
         repo: str,
         *,
         name: str = UNSET,
-        config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Create a repository webhook
@@ -7132,7 +7133,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        properties: list[dict[str, Any]],
+        properties: Sequence[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for a repository
 
@@ -7330,8 +7331,8 @@ class ReposApi(SyncNamespace):
         message: str,
         sha: str,
         branch: str = UNSET,
-        committer: dict[str, Any] = UNSET,
-        author: dict[str, Any] = UNSET,
+        committer: Mapping[str, Any] = UNSET,
+        author: Mapping[str, Any] = UNSET,
     ) -> FileCommit:
         """Delete a file
 
@@ -9153,7 +9154,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Remove app access restrictions
 
@@ -9183,7 +9184,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Remove status check contexts
 
@@ -9213,7 +9214,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Remove team access restrictions
 
@@ -9229,7 +9230,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Remove user access restrictions
 
@@ -9260,7 +9261,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        names: list[str],
+        names: Sequence[str],
     ) -> Topic:
         """Replace all repository topics
 
@@ -9303,7 +9304,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: list[str],
+        apps: Sequence[str],
     ) -> list[Integration]:
         """Set app access restrictions
 
@@ -9319,7 +9320,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: list[str],
+        contexts: Sequence[str],
     ) -> list[str]:
         """Set status check contexts
 
@@ -9335,7 +9336,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: list[str],
+        teams: Sequence[str],
     ) -> list[Team]:
         """Set team access restrictions
 
@@ -9351,7 +9352,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: list[str],
+        users: Sequence[str],
     ) -> list[SimpleUser]:
         """Set user access restrictions
 
@@ -9382,7 +9383,7 @@ class ReposApi(SyncNamespace):
         *,
         new_owner: str,
         new_name: str = UNSET,
-        team_ids: list[int] = UNSET,
+        team_ids: Sequence[int] = UNSET,
     ) -> MinimalRepository:
         """Transfer a repository
 
@@ -9402,7 +9403,7 @@ class ReposApi(SyncNamespace):
         homepage: str = UNSET,
         private: bool = UNSET,
         visibility: Literal['public', 'private'] = UNSET,
-        security_and_analysis: dict[str, Any] | None = UNSET,
+        security_and_analysis: Mapping[str, Any] | None = UNSET,
         has_issues: bool = UNSET,
         has_projects: bool = UNSET,
         has_wiki: bool = UNSET,
@@ -9439,10 +9440,10 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        required_status_checks: dict[str, Any] | None,
+        required_status_checks: Mapping[str, Any] | None,
         enforce_admins: bool | None,
-        required_pull_request_reviews: dict[str, Any] | None,
-        restrictions: dict[str, Any] | None,
+        required_pull_request_reviews: Mapping[str, Any] | None,
+        restrictions: Mapping[str, Any] | None,
         required_linear_history: bool = UNSET,
         allow_force_pushes: bool | None = UNSET,
         allow_deletions: bool = UNSET,
@@ -9531,9 +9532,9 @@ class ReposApi(SyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update an organization repository ruleset
 
@@ -9549,12 +9550,12 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        dismissal_restrictions: dict[str, Any] = UNSET,
+        dismissal_restrictions: Mapping[str, Any] = UNSET,
         dismiss_stale_reviews: bool = UNSET,
         require_code_owner_reviews: bool = UNSET,
         required_approving_review_count: int = UNSET,
         require_last_push_approval: bool = UNSET,
-        bypass_pull_request_allowances: dict[str, Any] = UNSET,
+        bypass_pull_request_allowances: Mapping[str, Any] = UNSET,
     ) -> ProtectedBranchPullRequestReview:
         """Update pull request review protection
 
@@ -9614,9 +9615,9 @@ class ReposApi(SyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: list[dict[str, Any]] = UNSET,
-        conditions: dict[str, Any] = UNSET,
-        rules: list[dict[str, Any]] = UNSET,
+        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        conditions: Mapping[str, Any] = UNSET,
+        rules: Sequence[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update a repository ruleset
 
@@ -9633,8 +9634,8 @@ class ReposApi(SyncNamespace):
         branch: str,
         *,
         strict: bool = UNSET,
-        contexts: list[str] = UNSET,
-        checks: list[dict[str, Any]] = UNSET,
+        contexts: Sequence[str] = UNSET,
+        checks: Sequence[Mapping[str, Any]] = UNSET,
     ) -> StatusCheckPolicy:
         """Update status check protection
 
@@ -9650,10 +9651,10 @@ class ReposApi(SyncNamespace):
         repo: str,
         hook_id: int,
         *,
-        config: dict[str, Any] = UNSET,
-        events: list[str] = UNSET,
-        add_events: list[str] = UNSET,
-        remove_events: list[str] = UNSET,
+        config: Mapping[str, Any] = UNSET,
+        events: Sequence[str] = UNSET,
+        add_events: Sequence[str] = UNSET,
+        remove_events: Sequence[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Update a repository webhook

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.organization_secret_scanning_alert import OrganizationSecretScanningAlert
     from githubapp.models.secret_scanning_alert import SecretScanningAlert
     from githubapp.models.secret_scanning_alert_with_metadata import SecretScanningAlertWithMetadata
@@ -291,7 +292,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         self,
         org: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateOrgCustomPatternsResponse:
         """Bulk create organization custom patterns
 
@@ -306,7 +307,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateRepoCustomPatternsResponse:
         """Bulk create repository custom patterns
 
@@ -320,7 +321,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         self,
         org: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete organization custom patterns
@@ -336,7 +337,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete repository custom patterns
@@ -567,8 +568,8 @@ class AsyncSecretScanningApi(AsyncNamespace):
         org: str,
         *,
         pattern_config_version: str | None = UNSET,
-        provider_pattern_settings: list[dict[str, Any]] = UNSET,
-        custom_pattern_settings: list[dict[str, Any]] = UNSET,
+        provider_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
+        custom_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
     ) -> SecretScanningUpdateOrgPatternConfigsResponse:
         """Update organization pattern configurations
 
@@ -604,7 +605,7 @@ class SecretScanningApi(SyncNamespace):
         self,
         org: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateOrgCustomPatternsResponse:
         """Bulk create organization custom patterns
 
@@ -619,7 +620,7 @@ class SecretScanningApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateRepoCustomPatternsResponse:
         """Bulk create repository custom patterns
 
@@ -633,7 +634,7 @@ class SecretScanningApi(SyncNamespace):
         self,
         org: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete organization custom patterns
@@ -649,7 +650,7 @@ class SecretScanningApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: list[dict[str, Any]],
+        patterns: Sequence[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete repository custom patterns
@@ -880,8 +881,8 @@ class SecretScanningApi(SyncNamespace):
         org: str,
         *,
         pattern_config_version: str | None = UNSET,
-        provider_pattern_settings: list[dict[str, Any]] = UNSET,
-        custom_pattern_settings: list[dict[str, Any]] = UNSET,
+        provider_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
+        custom_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
     ) -> SecretScanningUpdateOrgPatternConfigsResponse:
         """Update organization pattern configurations
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.minimal_repository import MinimalRepository
     from githubapp.models.organization_invitation import OrganizationInvitation
     from githubapp.models.team import Team
@@ -629,8 +630,8 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: builtins.list[str] = UNSET,
-        repo_names: builtins.list[str] = UNSET,
+        maintainers: Sequence[str] = UNSET,
+        repo_names: Sequence[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,
@@ -1151,8 +1152,8 @@ class TeamsApi(SyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: builtins.list[str] = UNSET,
-        repo_names: builtins.list[str] = UNSET,
+        maintainers: Sequence[str] = UNSET,
+        repo_names: Sequence[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from githubapp.models.email import Email
     from githubapp.models.empty_object import EmptyObject
     from githubapp.models.gpg_key import GpgKey
@@ -743,7 +744,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_email_for_authenticated_user(
         self,
         *,
-        emails: builtins.list[str],
+        emails: Sequence[str],
     ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
@@ -756,7 +757,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: builtins.list[str],
+        account_urls: Sequence[str],
     ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
@@ -861,8 +862,8 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: builtins.list[str] = UNSET,
-        attestation_ids: builtins.list[int] = UNSET,
+        subject_digests: Sequence[str] = UNSET,
+        attestation_ids: Sequence[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -901,7 +902,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_email_for_authenticated_user(
         self,
         *,
-        emails: builtins.list[str],
+        emails: Sequence[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -938,7 +939,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: builtins.list[str],
+        account_urls: Sequence[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1094,7 +1095,7 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: builtins.list[str],
+        subject_digests: Sequence[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -1390,7 +1391,7 @@ class UsersApi(SyncNamespace):
     def add_email_for_authenticated_user(
         self,
         *,
-        emails: builtins.list[str],
+        emails: Sequence[str],
     ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
@@ -1403,7 +1404,7 @@ class UsersApi(SyncNamespace):
     def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: builtins.list[str],
+        account_urls: Sequence[str],
     ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
@@ -1508,8 +1509,8 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: builtins.list[str] = UNSET,
-        attestation_ids: builtins.list[int] = UNSET,
+        subject_digests: Sequence[str] = UNSET,
+        attestation_ids: Sequence[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -1548,7 +1549,7 @@ class UsersApi(SyncNamespace):
     def delete_email_for_authenticated_user(
         self,
         *,
-        emails: builtins.list[str],
+        emails: Sequence[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -1585,7 +1586,7 @@ class UsersApi(SyncNamespace):
     def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: builtins.list[str],
+        account_urls: Sequence[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1741,7 +1742,7 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: builtins.list[str],
+        subject_digests: Sequence[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
