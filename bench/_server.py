@@ -23,7 +23,7 @@ def main(routes_file: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             body = routes.get(urlsplit(self.path).path)
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -31,7 +31,7 @@ def main(routes_file: str) -> None:
             self.end_headers()
             self.wfile.write(body if body is not None else not_found)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

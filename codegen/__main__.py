@@ -24,12 +24,12 @@ def generate(out: Path) -> None:
     rest_spec = spec.load("rest")
     hook_spec = spec.load("webhooks")
     synthetic = rest.collect_synthetic(rest_spec)
-    rest_schemas = {k: spec.clean_schema(v) for k, v in rest_spec.document["components"]["schemas"].items()}
+    rest_schemas = dict(rest_spec.document["components"]["schemas"])
     clash = set(synthetic) & set(rest_schemas)
     if clash:
         raise SystemExit(f"synthetic model names clash with component schemas: {sorted(clash)}")
-    rest_schemas.update({k: spec.clean_schema(v) for k, v in synthetic.items()})
-    hook_schemas = {k: spec.clean_schema(v) for k, v in hook_spec.document["components"]["schemas"].items()}
+    rest_schemas = spec.model_schemas({**rest_schemas, **synthetic})
+    hook_schemas = spec.model_schemas(hook_spec.document["components"]["schemas"])
     layouts = models.generate({
         "rest": (rest_schemas, rest_spec.document["openapi"]),
         "webhooks": (hook_schemas, hook_spec.document["openapi"]),

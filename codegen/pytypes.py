@@ -89,7 +89,7 @@ class TypeMapper:
             return literal(values) if values else "None"
         if schema.get("type") == "string" and schema.get("format") == "date-time":
             return "datetime | str"
-        return self._scalar(schema, item=self._input, array="Sequence", mapping="Mapping[str, Any]")
+        return self._scalar(schema, item=self._input, array="list", mapping="Mapping[str, Any]")
 
     # -- outputs: what a call returns ----------------------------------------------------------
     def output(self, schema: Schema, hint: str) -> str:
@@ -132,7 +132,8 @@ class TypeMapper:
 
     # -- shared ------------------------------------------------------------------------------------
     def _scalar(self, schema: Schema, item: Any, array: str = "list", mapping: str = "dict[str, Any]") -> str:
-        """Scalars, arrays and free-form objects; inputs use ``Sequence``/``Mapping`` (covariant)."""
+        """Scalars, arrays and free-form objects. Inputs take ``list`` (a ``Sequence`` would accept a bare
+        ``str`` for ``labels=``) and ``Mapping`` for objects."""
         type_ = schema.get("type")
         if isinstance(type_, list):
             return union([self._scalar({**schema, "type": t}, item, array, mapping) for t in type_])

@@ -125,6 +125,8 @@ def analyse_responses(spec: PinnedSpec, mapper: TypeMapper, op: dict[str, Any]) 
         else:
             expr = "None"
         returns.append((int(code), expr))
+    if not codes and "302" in op["responses"]:  # downloads: the redirect is followed to the file
+        returns.append((200, "bytes"))
     accept = None
     if media_seen and not any(JSON_MEDIA.match(m) for m in media_seen):
         accept = media_seen[0]
@@ -141,37 +143,48 @@ def wrapped_list_key(schema: Schema, spec: PinnedSpec) -> str | None:
 
 
 def body_fields(spec: PinnedSpec, schema: Schema) -> list[tuple[str, Schema, bool]] | None:
-    """The fields of an object body as (wire name, schema, required), or None for a ``data=`` body."""
+    """The fields of an object body as (wire name, schema, required), or None for a ``data=`` body.
+
+    Top-level ``properties``, ``allOf`` parts and ``oneOf``/``anyOf`` variants are merged; a field is
+    required when the object requires it or every variant does. Any non-object variant -> ``data=``.
+    """
+    parts = _object_parts(spec, schema)
+    if parts is None or not parts[0]:
+        return None
+    props, required = parts
+    return [(name, sub, name in required) for name, sub in props.items()]
+
+
+def _object_parts(spec: PinnedSpec, schema: Schema) -> tuple[dict[str, Schema], set[str]] | None:
     schema = spec.resolve(schema)
     if schema.get("type") not in (None, "object"):
         return None
-    if "allOf" in schema:
-        merged: list[tuple[str, Schema, bool]] = []
-        for part in schema["allOf"]:
-            fields = body_fields(spec, part)
-            if fields is None:
-                return None
-            merged.extend(fields)
-        return merged
+    props: dict[str, Schema] = dict(schema.get("properties") or {})
+    required = set(schema.get("required", []))
+    for part in schema.get("allOf", []):
+        sub = _object_parts(spec, part)
+        if sub is None:
+            return None
+        for name, prop in sub[0].items():
+            props.setdefault(name, prop)
+        required |= sub[1]
     variants = schema.get("oneOf") or schema.get("anyOf")
     if variants:
-        per_variant = [body_fields(spec, v) for v in variants]
-        if any(v is None or not v for v in per_variant):
+        per_variant = [_object_parts(spec, v) for v in variants]
+        if any(v is None for v in per_variant):
             return None
-        names: dict[str, list[Schema]] = {}
-        required_everywhere: set[str] | None = None
-        for fields in per_variant:
-            assert fields is not None
-            for name, sub, _ in fields:
-                names.setdefault(name, []).append(sub)
-            req = {name for name, _, r in fields if r}
-            required_everywhere = req if required_everywhere is None else required_everywhere & req
-        return [(n, {"anyOf": subs} if len(subs) > 1 else subs[0], n in (required_everywhere or set())) for n, subs in names.items()]
-    props = schema.get("properties")
-    if not props:
-        return None
-    required = set(schema.get("required", []))
-    return [(name, sub, name in required) for name, sub in props.items()]
+        alternatives: dict[str, list[Schema]] = {}
+        everywhere: set[str] | None = None
+        for variant in per_variant:
+            assert variant is not None
+            for name, prop in variant[0].items():
+                if name not in props:
+                    alternatives.setdefault(name, []).append(prop)
+            everywhere = variant[1] if everywhere is None else everywhere & variant[1]
+        for name, options in alternatives.items():
+            props[name] = {"anyOf": options} if len(options) > 1 else options[0]
+        required |= everywhere or set()
+    return props, required
 
 
 def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
@@ -186,10 +199,10 @@ def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
         path_params: list[Param] = []
         for wire in re.findall(r"{([^}]+)}", path):
             param = next(p for p in params if p["in"] == "path" and p["name"] == wire)
-            kind = "int" if spec.resolve(param["schema"]).get("type") == "integer" else "str"
+            kind = path_kind(spec, param["schema"])
             py = snake(wire)
             taken.add(py)
-            path_params.append(Param(py, wire, kind, True, kind))
+            path_params.append(Param(py, wire, kind.replace("|", " | "), True, kind))
         query_params = []
         for param in params:
             if param["in"] != "query":
@@ -250,6 +263,15 @@ def build(spec: PinnedSpec, mapper: TypeMapper) -> list[Namespace]:
                     p.annotation = qualify_builtins(p.annotation, shadowed)
         namespaces.append(ns)
     return namespaces
+
+
+def path_kind(spec: PinnedSpec, schema: Schema) -> str:
+    """``"int"``, ``"str"`` or ``"int|str"`` (``workflow_id`` is an id or a file name)."""
+    schema = spec.resolve(schema)
+    types = {spec.resolve(s).get("type") for s in schema.get("oneOf") or schema.get("anyOf") or [schema]}
+    if types == {"integer"}:
+        return "int"
+    return "int|str" if "integer" in types else "str"
 
 
 def unique(name: str, taken: set[str], where: str) -> str:

@@ -117,6 +117,8 @@ def clean_schema(schema: Any) -> Any:
             continue
         if key == "format" and value not in KEPT_FORMATS:
             continue
+        if key == "additionalProperties" and isinstance(value, bool):
+            continue  # `false` would make pydantic forbid the fields GitHub adds later; `true` is our default
         if key in ("properties", "patternProperties", "$defs", "definitions"):
             out[key] = {name: clean_schema(sub) for name, sub in value.items()}
         elif key in ("items", "additionalProperties", "not", "oneOf", "anyOf", "allOf", "prefixItems", "if", "then", "else", "contains"):
@@ -126,6 +128,54 @@ def clean_schema(schema: Any) -> Any:
         else:
             out[key] = clean_schema(value)
     return out
+
+
+def model_schemas(schemas: dict[str, Schema]) -> dict[str, Schema]:
+    """Component schemas ready for datamodel-code-generator (all cleaned, see :func:`clean_schema`).
+
+    - ``$ref`` to a scalar component (an enum, a string, an array alias) is replaced by a copy of it,
+      so its ``nullable`` survives (collapsing root models would drop it);
+    - ``oneOf``/``anyOf`` members are ordered by how many properties they declare, most first: with
+      ``extra="allow"`` pydantic's smart unions tie between a rich and an empty model and keep the first.
+    """
+    cleaned = {key: clean_schema(value) for key, value in schemas.items()}
+    prefix = "#/components/schemas/"
+
+    def target(node: Schema) -> Schema:
+        ref = node.get("$ref", "")
+        return cleaned.get(ref[len(prefix):], node) if ref.startswith(prefix) else node
+
+    def is_scalar(node: Schema) -> bool:
+        return not node.get("properties") and not any(k in node for k in ("allOf", "oneOf", "anyOf", "$ref")) and node.get("type") != "object"
+
+    def width(node: Schema) -> int:
+        node = target(node)
+        return len(node.get("properties") or {}) + sum(width(p) for p in node.get("allOf", []))
+
+    def rewrite(node: Any, depth: int = 0) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item, depth) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        if ref.startswith(prefix) and depth < 8:
+            referenced = cleaned.get(ref[len(prefix):])
+            if referenced is not None and is_scalar(referenced):
+                return rewrite(copy.deepcopy(referenced), depth + 1)
+        out = {}
+        for key, value in node.items():
+            if key == "properties":
+                out[key] = {name: rewrite(sub, depth) for name, sub in value.items()}
+            elif key in ("oneOf", "anyOf"):
+                members = [rewrite(m, depth) for m in value]
+                out[key] = sorted(members, key=lambda m: -width(m))
+            elif isinstance(value, (dict, list)):
+                out[key] = rewrite(value, depth)
+            else:
+                out[key] = value
+        return out
+
+    return {key: rewrite(value) for key, value in cleaned.items()}
 
 
 def operations(spec: PinnedSpec) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "SPEC_FILES",
     "HTTP_METHODS",
     "is_json_media",
+    "py_name",
     "load_spec",
     "pointer",
     "pointer_get",
@@ -38,6 +40,7 @@ __all__ = [
     "rest_operations",
     "Example",
     "media_examples",
+    "expand_example_refs",
     "response_examples",
     "WebhookOperation",
     "webhook_operations",
@@ -60,6 +63,12 @@ _JSON_MEDIA = re.compile(r"^application/(?:[\w.-]+\+)?json$")
 def is_json_media(media: str) -> bool:
     """``application/json``, ``application/scim+json``… (not ``text/plain`` or ``application/vnd.github.diff``)."""
     return bool(_JSON_MEDIA.match(media.split(";")[0].strip()))
+
+
+def py_name(wire: str) -> str:
+    """The Python name DESIGN.md gives a spec name: ``list-for-repo`` -> ``list_for_repo``, ``async`` -> ``async_``."""
+    name = re.sub(r"\W", "_", wire)
+    return name + "_" if keyword.iskeyword(name) or name in ("self", "cls") else name
 
 
 # -- JSON pointers -------------------------------------------------------------------------------
@@ -164,6 +173,16 @@ class RestOperation:
         return self.operation_id.partition("/")[2]
 
     @property
+    def namespace(self) -> str:
+        """The client attribute: ``code-scanning/get-alert`` -> ``code_scanning``."""
+        return py_name(self.prefix)
+
+    @property
+    def method_name(self) -> str:
+        """The method: ``code-scanning/get-alert`` -> ``get_alert``."""
+        return py_name(self.suffix)
+
+    @property
     def placeholders(self) -> list[str]:
         """The ``{...}`` names of the path, in order."""
         return re.findall(r"{([^}]+)}", self.path)
@@ -199,12 +218,13 @@ def rest_operations() -> tuple[RestOperation, ...]:
 class Example:
     """One example payload and where it comes from."""
 
-    where: str  # JSON pointer of the example (after following $ref)
+    where: str  # JSON pointer of the Example Object (after following $ref), or of the inline ``example``
     name: str  # key in the ``examples`` map, or ``example`` for the inline one
     media: str
     value: Any
     status: int = 0  # REST responses only
     operation: RestOperation | None = None  # REST responses only
+    site: str = ""  # JSON pointer of the ``examples`` map entry (before following $ref)
 
     @property
     def label(self) -> str:
@@ -212,20 +232,41 @@ class Example:
         return f"{owner} {self.status} {self.name}" if self.status else f"{owner} {self.name}"
 
 
-def media_examples(document: dict[str, Any], media_object: dict[str, Any], where: str) -> Iterator[tuple[str, str, Any]]:
-    """``(name, pointer, payload)`` of each example of a Media Type Object.
+def media_examples(document: dict[str, Any], media_object: dict[str, Any], where: str) -> Iterator[tuple[str, str, str, Any]]:
+    """``(name, example pointer, map entry pointer, payload)`` of each example of a Media Type Object.
 
     An inline ``example`` is the payload itself; an ``examples`` entry is an Example Object (maybe
     behind ``$ref``) whose payload is its ``value`` (``externalValue`` ones are skipped).
     """
     if "example" in media_object:
-        yield "example", where + "/example", media_object["example"]
+        yield "example", where + "/example", where + "/example", media_object["example"]
     for name, entry in (media_object.get("examples") or {}).items():
-        target = entry["$ref"] if isinstance(entry, dict) and "$ref" in entry else where + "/examples/" + pointer(name)[2:]
+        site = where + "/examples/" + pointer(name)[2:]
+        target = entry["$ref"] if isinstance(entry, dict) and "$ref" in entry else site
         example = resolve(document, entry)
         if not isinstance(example, dict) or "value" not in example:
             continue  # externalValue only: nothing to decode
-        yield name, target, example["value"]
+        value = example["value"]
+        if _example_ref(value):  # ``{"value": {"$ref": "#/components/examples/issue"}}``
+            target = value["$ref"]
+        yield name, target, site, expand_example_refs(document, value)
+
+
+def _example_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"$ref"} and str(value["$ref"]).startswith("#/components/examples/")
+
+
+def expand_example_refs(document: dict[str, Any], value: Any, depth: int = 0) -> Any:
+    """Replace GitHub's ``{"$ref": "#/components/examples/x"}`` placeholders (at any depth) by that example's value."""
+    if depth > 32:
+        raise ValueError("example $ref nesting too deep")
+    if _example_ref(value):
+        return expand_example_refs(document, pointer_get(document, value["$ref"])["value"], depth + 1)
+    if isinstance(value, dict):
+        return {k: expand_example_refs(document, v, depth) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_example_refs(document, v, depth) for v in value]
+    return value
 
 
 @functools.cache
@@ -235,13 +276,15 @@ def response_examples() -> tuple[Example, ...]:
     out = []
     for op in rest_operations():
         for code in op.success_codes():
-            response = resolve(doc, op.operation["responses"][code])
+            entry = op.operation["responses"][code]
+            response = resolve(doc, entry)
+            at = entry["$ref"] if "$ref" in entry else op.where + "/" + pointer("responses", code)[2:]
             for media, media_object in (response.get("content") or {}).items():
                 if not is_json_media(media):
                     continue
-                where = op.where + "/" + pointer("responses", code, "content", media)[2:]
-                for name, target, value in media_examples(doc, media_object, where):
-                    out.append(Example(target, name, media, value, int(code), op))
+                where = at + "/" + pointer("content", media)[2:]
+                for name, target, site, value in media_examples(doc, media_object, where):
+                    out.append(Example(target, name, media, value, int(code), op, site))
     return tuple(out)
 
 
@@ -303,6 +346,6 @@ def webhook_examples() -> tuple[tuple[WebhookOperation, Example], ...]:
             if not is_json_media(media):
                 continue
             where = hook.where + "/" + pointer("requestBody", "content", media)[2:]
-            for name, target, value in media_examples(doc, media_object, where):
-                out.append((hook, Example(target, name, media, value)))
+            for name, target, site, value in media_examples(doc, media_object, where):
+                out.append((hook, Example(target, name, media, value, site=site)))
     return tuple(out)

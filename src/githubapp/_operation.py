@@ -181,17 +181,24 @@ def expand_path(template: str, spec: tuple[tuple[str, str, str], ...], args: Map
         value = args.get(name, UNSET)
         if value is UNSET or value is None:
             raise TypeError(f"{where}: path parameter {name!r} is required, got {value!r}")
-        if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{where}: path parameter {name!r} must be int, got {type(value).__name__} {value!r}")
-        elif isinstance(value, Enum):
+        if isinstance(value, Enum):
             value = value.value
-        elif not isinstance(value, str):
-            raise TypeError(f"{where}: path parameter {name!r} must be str, got {type(value).__name__} {value!r}")
-        elif not value:
-            raise ValueError(f"{where}: path parameter {name!r} must not be empty")
-        path = path.replace("{" + wire + "}", quote(str(value), safe=""))
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if kind == "int" and not is_int:
+            raise TypeError(f"{where}: path parameter {name!r} must be int, got {type(value).__name__} {value!r}")
+        if (kind == "str" and not isinstance(value, str)) or (kind == "int|str" and not (is_int or isinstance(value, str))):
+            expected = kind.replace("|", " or ")
+            raise TypeError(f"{where}: path parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}")
+        path = path.replace("{" + wire + "}", path_segment(value, name, where))
     return path
+
+
+def path_segment(value: str | int, name: str, where: str) -> str:
+    """One percent-encoded path segment; ``""``, ``"."`` and ``".."`` would change the endpoint."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"{where}: path parameter {name!r} must not be {text!r}")
+    return quote(text, safe="")
 
 
 def add_query(params: list[tuple[str, str]], key: str, value: Any, style: str = "form") -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from ._decode import decode_json
-from ._operation import UNSET, Operation, PreparedRequest, add_query, jsonable, operation_of, prepare
+from ._operation import UNSET, Operation, PreparedRequest, add_query, jsonable, operation_of, path_segment, prepare
 from .auth import TokenAuth
 from .config import ClientConfig
 from .errors import GitHubError
@@ -95,7 +95,7 @@ def raw_request(
         value = fields.pop(name)
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise TypeError(f"{method} {url}: URL placeholder {name!r} must be str or int, got {type(value).__name__} {value!r}")
-        return quote(str(value), safe="")
+        return path_segment(value, name, f"{method} {url}")
 
     path = _PLACEHOLDER.sub(fill, url)
     if not path.startswith(("http://", "https://")):

@@ -12,7 +12,7 @@ Namespaces (``gh.issues``, ``gh.repos``, ...) are generated and imported on firs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
@@ -211,8 +211,8 @@ class AsyncGitHubClient(AsyncNamespaces):
         title: str,
         body: str = UNSET,
         *,
-        assignees: Sequence[str] = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: list[str] = UNSET,
+        labels: list[str | Mapping[str, Any]] = UNSET,
         milestone: str | int | None = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
@@ -231,8 +231,8 @@ class AsyncGitHubClient(AsyncNamespaces):
         body: str | None = UNSET,
         state: Literal["open", "closed"] = UNSET,
         state_reason: Literal["completed", "not_planned", "duplicate", "reopened"] | None = UNSET,
-        assignees: Sequence[str] = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: list[str | Mapping[str, Any]] = UNSET,
+        labels: list[str | Mapping[str, Any]] = UNSET,
         milestone: str | int | None = UNSET,
     ) -> IssuesUpdateResponse:
         """``issues.update``."""
@@ -305,7 +305,7 @@ class AsyncGitHubClient(AsyncNamespaces):
         event: Literal["APPROVE", "REQUEST_CHANGES", "COMMENT"] = UNSET,
         body: str = UNSET,
         commit_id: str = UNSET,
-        comments: Sequence[Mapping[str, Any]] = UNSET,
+        comments: list[Mapping[str, Any]] = UNSET,
     ) -> PullRequestReview:
         """``pulls.create_review``."""
         return await self.pulls.create_review(

@@ -12,6 +12,7 @@ environment variables; a bad value fails at construction, naming the key and the
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -69,8 +70,9 @@ class ClientConfig:
             raise ConfigError(f"base_url: must start with http:// or https://, got {self.base_url!r}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         for name in ("timeout", "keepalive_expiry"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}: must be > 0, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
         if self.pool_size < 1:
             raise ConfigError(f"pool_size: must be >= 1, got {self.pool_size!r}")
         if self.validation not in get_args(Validation):

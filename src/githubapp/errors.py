@@ -14,6 +14,7 @@ contract; ``GitHubAPIError`` and ``GitHubRateLimitError`` are the same classes.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -196,8 +197,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if value is None or not value.strip():
         return None
     value = value.strip()
+    if value.isascii() and value.isdigit():  # RFC 9110: delay-seconds is 1*DIGIT (no "inf", no exponents)
+        return float(value)
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value)) if math.isfinite(float(value)) else None
     except ValueError:
         pass
     try:

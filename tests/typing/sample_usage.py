@@ -1,3 +1,4 @@
+# pyright: strict
 """A typed program using githubapp's public surface; ``tests/test_typing.py`` runs pyright and mypy on it.
 
 Every ``assert_type`` is a claim a type checker verifies: if a generated signature or a client method
@@ -31,6 +32,7 @@ from githubapp.models.content_submodule import ContentSubmodule
 from githubapp.models.content_symlink import ContentSymlink
 from githubapp.models.full_repository import FullRepository
 from githubapp.models.issue_comment import IssueComment
+from githubapp.models.issues_update_response import IssuesUpdateResponse
 from githubapp.models.minimal_repository import MinimalRepository
 from githubapp.models.pull_request import PullRequest
 from githubapp.models.pull_request_merge_result import PullRequestMergeResult
@@ -100,8 +102,7 @@ async def pulls_and_repos(gh: AsyncGitHubClient) -> None:
     assert_type(org_repos, list[MinimalRepository])
     content = await gh.repos.get_content(OWNER, REPO, "README.md", ref="main")
     assert_type(content, list[ContentDirectoryItem] | ContentFile | ContentSymlink | ContentSubmodule)
-    deleted = await gh.repos.delete(OWNER, "scratch")
-    assert_type(deleted, None)
+    await gh.repos.delete(OWNER, "scratch")  # -> None (204)
     zen = await gh.meta.get_zen()
     assert_type(zen, bytes)
 
@@ -111,8 +112,8 @@ async def conveniences(gh: AsyncGitHubClient) -> None:
     assert_type(await gh.get_issue(OWNER, REPO, 1), Issue)
     created = await gh.create_issue(OWNER, REPO, "Title", "Body", labels=["bug"])
     assert_type(created, Issue)
-    assert_type(await gh.update_issue(OWNER, REPO, created.number, title="New title"), Issue)
-    assert_type(await gh.close_issue(OWNER, REPO, created.number), Issue)
+    assert_type(await gh.update_issue(OWNER, REPO, created.number, title="New title"), IssuesUpdateResponse)
+    assert_type(await gh.close_issue(OWNER, REPO, created.number), IssuesUpdateResponse)
     assert_type(await gh.add_issue_comment(OWNER, REPO, created.number, "Closing."), IssueComment)
     assert_type(await gh.get_repository(OWNER, REPO), FullRepository)
     assert_type(await gh.create_repository("new-repo", private=True), FullRepository)

@@ -47,8 +47,13 @@ def build_httpx_request(
     headers = dict(prepared.headers)
     if auth is not None:
         headers["Authorization"] = auth.authorization()
+    url = httpx.URL(prepared.url)
+    if not prepared.params:  # the URL keeps its own query (pagination links carry theirs)
+        return client.build_request(prepared.method, url, headers=headers, content=prepared.content)
+    # httpx would replace the URL's query with `params`: send both
+    params: list[tuple[str, str | int | float | bool | None]] = [*url.params.multi_items(), *prepared.params]
     return client.build_request(
-        prepared.method, prepared.url, params=list(prepared.params), headers=headers, content=prepared.content
+        prepared.method, url.copy_with(query=None), params=params, headers=headers, content=prepared.content
     )
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .actions_cache_storage_limit_for_repository import ActionsCacheStorageLimitForRepository as ActionsCacheStorageLimitForRepository
     from .actions_cache_usage_by_repository import ActionsCacheUsageByRepository as ActionsCacheUsageByRepository
     from .actions_cache_usage_org_enterprise import ActionsCacheUsageOrgEnterprise as ActionsCacheUsageOrgEnterprise
+    from .actions_can_approve_pull_request_reviews import ActionsCanApprovePullRequestReviews as ActionsCanApprovePullRequestReviews
     from .actions_create_environment_variable_request import ActionsCreateEnvironmentVariableRequest as ActionsCreateEnvironmentVariableRequest
     from .actions_create_hosted_runner_for_org_request import ActionsCreateHostedRunnerForOrgRequest as ActionsCreateHostedRunnerForOrgRequest
     from .actions_create_hosted_runner_for_org_request import ActionsCreateHostedRunnerForOrgRequestImage as ActionsCreateHostedRunnerForOrgRequestImage
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from .actions_create_repo_variable_request import ActionsCreateRepoVariableRequest as ActionsCreateRepoVariableRequest
     from .actions_create_self_hosted_runner_group_for_org_request import ActionsCreateSelfHostedRunnerGroupForOrgRequest as ActionsCreateSelfHostedRunnerGroupForOrgRequest
     from .actions_create_workflow_dispatch_request import ActionsCreateWorkflowDispatchRequest as ActionsCreateWorkflowDispatchRequest
+    from .actions_default_workflow_permissions import ActionsDefaultWorkflowPermissions as ActionsDefaultWorkflowPermissions
+    from .actions_enabled import ActionsEnabled as ActionsEnabled
     from .actions_fork_pr_contributor_approval import ActionsForkPrContributorApproval as ActionsForkPrContributorApproval
     from .actions_fork_pr_workflows_private_repos import ActionsForkPrWorkflowsPrivateRepos as ActionsForkPrWorkflowsPrivateRepos
     from .actions_fork_pr_workflows_private_repos_request import ActionsForkPrWorkflowsPrivateReposRequest as ActionsForkPrWorkflowsPrivateReposRequest
@@ -184,6 +187,16 @@ if TYPE_CHECKING:
     from .agents_set_selected_repos_for_org_variable_request import AgentsSetSelectedReposForOrgVariableRequest as AgentsSetSelectedReposForOrgVariableRequest
     from .agents_update_org_variable_request import AgentsUpdateOrgVariableRequest as AgentsUpdateOrgVariableRequest
     from .agents_update_repo_variable_request import AgentsUpdateRepoVariableRequest as AgentsUpdateRepoVariableRequest
+    from .alert_auto_dismissed_at import AlertAutoDismissedAt as AlertAutoDismissedAt
+    from .alert_created_at import AlertCreatedAt as AlertCreatedAt
+    from .alert_dismissed_at import AlertDismissedAt as AlertDismissedAt
+    from .alert_fixed_at import AlertFixedAt as AlertFixedAt
+    from .alert_html_url import AlertHtmlUrl as AlertHtmlUrl
+    from .alert_instances_url import AlertInstancesUrl as AlertInstancesUrl
+    from .alert_number import AlertNumber as AlertNumber
+    from .alert_updated_at import AlertUpdatedAt as AlertUpdatedAt
+    from .alert_url import AlertUrl as AlertUrl
+    from .allowed_actions import AllowedActions as AllowedActions
     from .api_insights_route_stats import ApiInsightsRouteStats as ApiInsightsRouteStats
     from .api_insights_route_stats import ApiInsightsRouteStatsApiInsightsRouteStat as ApiInsightsRouteStatsApiInsightsRouteStat
     from .api_insights_route_stats_item import ApiInsightsRouteStatsItem as ApiInsightsRouteStatsItem
@@ -229,6 +242,7 @@ if TYPE_CHECKING:
     from .assigned_issue_event import AssignedIssueEvent as AssignedIssueEvent
     from .authentication_token import AuthenticationToken as AuthenticationToken
     from .webhook_status import Author as Author
+    from .author_association import AuthorAssociation as AuthorAssociation
     from .authorization import Authorization as Authorization
     from .authorization import AuthorizationApp as AuthorizationApp
     from .auto_merge import AutoMerge as AutoMerge
@@ -288,6 +302,7 @@ if TYPE_CHECKING:
     from .budget import Budget as Budget
     from .budget import BudgetBudgetAlerting as BudgetBudgetAlerting
     from .campaign_alert_type import CampaignAlertType as CampaignAlertType
+    from .campaign_state import CampaignState as CampaignState
     from .campaign_summary import CampaignSummary as CampaignSummary
     from .campaign_summary import CampaignSummaryAlertStats as CampaignSummaryAlertStats
     from .campaigns_create_campaign_request import CampaignsCreateCampaignRequest as CampaignsCreateCampaignRequest
@@ -351,22 +366,45 @@ if TYPE_CHECKING:
     from .code_quality_setup_update import CodeQualitySetupUpdateCodeQualitySetupUpdate4 as CodeQualitySetupUpdateCodeQualitySetupUpdate4
     from .code_quality_setup_update_response import CodeQualitySetupUpdateResponse as CodeQualitySetupUpdateResponse
     from .code_scanning_alert import CodeScanningAlert as CodeScanningAlert
+    from .code_scanning_alert_assignees import CodeScanningAlertAssignees as CodeScanningAlertAssignees
+    from .code_scanning_alert_classification import CodeScanningAlertClassification as CodeScanningAlertClassification
+    from .code_scanning_alert_create_request import CodeScanningAlertCreateRequest as CodeScanningAlertCreateRequest
+    from .code_scanning_alert_dismissed_comment import CodeScanningAlertDismissedComment as CodeScanningAlertDismissedComment
+    from .code_scanning_alert_dismissed_reason import CodeScanningAlertDismissedReason as CodeScanningAlertDismissedReason
+    from .code_scanning_alert_environment import CodeScanningAlertEnvironment as CodeScanningAlertEnvironment
     from .code_scanning_alert_instance import CodeScanningAlertInstance as CodeScanningAlertInstance
     from .code_scanning_alert_instance_list import CodeScanningAlertInstanceList as CodeScanningAlertInstanceList
     from .code_scanning_alert_instance_list import CodeScanningAlertInstanceListMessage as CodeScanningAlertInstanceListMessage
     from .code_scanning_alert_instance import CodeScanningAlertInstanceMessage as CodeScanningAlertInstanceMessage
+    from .code_scanning_alert_instance_state import CodeScanningAlertInstanceState as CodeScanningAlertInstanceState
     from .code_scanning_alert_items import CodeScanningAlertItems as CodeScanningAlertItems
     from .code_scanning_alert_location import CodeScanningAlertLocation as CodeScanningAlertLocation
     from .code_scanning_alert_rule import CodeScanningAlertRule as CodeScanningAlertRule
     from .code_scanning_alert_rule_summary import CodeScanningAlertRuleSummary as CodeScanningAlertRuleSummary
+    from .code_scanning_alert_set_state import CodeScanningAlertSetState as CodeScanningAlertSetState
     from .code_scanning_alert_severity import CodeScanningAlertSeverity as CodeScanningAlertSeverity
+    from .code_scanning_alert_state import CodeScanningAlertState as CodeScanningAlertState
     from .code_scanning_alert_state_query import CodeScanningAlertStateQuery as CodeScanningAlertStateQuery
     from .code_scanning_analysis import CodeScanningAnalysis as CodeScanningAnalysis
+    from .code_scanning_analysis_analysis_key import CodeScanningAnalysisAnalysisKey as CodeScanningAnalysisAnalysisKey
+    from .code_scanning_analysis_category import CodeScanningAnalysisCategory as CodeScanningAnalysisCategory
+    from .code_scanning_analysis_commit_sha import CodeScanningAnalysisCommitSha as CodeScanningAnalysisCommitSha
+    from .code_scanning_analysis_created_at import CodeScanningAnalysisCreatedAt as CodeScanningAnalysisCreatedAt
     from .code_scanning_analysis_deletion import CodeScanningAnalysisDeletion as CodeScanningAnalysisDeletion
+    from .code_scanning_analysis_environment import CodeScanningAnalysisEnvironment as CodeScanningAnalysisEnvironment
+    from .code_scanning_analysis_sarif_file import CodeScanningAnalysisSarifFile as CodeScanningAnalysisSarifFile
+    from .code_scanning_analysis_sarif_id import CodeScanningAnalysisSarifId as CodeScanningAnalysisSarifId
     from .code_scanning_analysis_tool import CodeScanningAnalysisTool as CodeScanningAnalysisTool
+    from .code_scanning_analysis_tool_guid import CodeScanningAnalysisToolGuid as CodeScanningAnalysisToolGuid
+    from .code_scanning_analysis_tool_name import CodeScanningAnalysisToolName as CodeScanningAnalysisToolName
+    from .code_scanning_analysis_tool_version import CodeScanningAnalysisToolVersion as CodeScanningAnalysisToolVersion
+    from .code_scanning_analysis_url import CodeScanningAnalysisUrl as CodeScanningAnalysisUrl
     from .code_scanning_autofix import CodeScanningAutofix as CodeScanningAutofix
     from .code_scanning_autofix_commits import CodeScanningAutofixCommits as CodeScanningAutofixCommits
     from .code_scanning_autofix_commits_response import CodeScanningAutofixCommitsResponse as CodeScanningAutofixCommitsResponse
+    from .code_scanning_autofix_description import CodeScanningAutofixDescription as CodeScanningAutofixDescription
+    from .code_scanning_autofix_started_at import CodeScanningAutofixStartedAt as CodeScanningAutofixStartedAt
+    from .code_scanning_autofix_status import CodeScanningAutofixStatus as CodeScanningAutofixStatus
     from .code_scanning_codeql_database import CodeScanningCodeqlDatabase as CodeScanningCodeqlDatabase
     from .code_scanning_create_variant_analysis_request import CodeScanningCreateVariantAnalysisRequest as CodeScanningCreateVariantAnalysisRequest
     from .code_scanning_create_variant_analysis_request import CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest as CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest
@@ -378,6 +416,8 @@ if TYPE_CHECKING:
     from .code_scanning_default_setup_update_response import CodeScanningDefaultSetupUpdateResponse as CodeScanningDefaultSetupUpdateResponse
     from .code_scanning_options import CodeScanningOptions as CodeScanningOptions
     from .code_scanning_organization_alert_items import CodeScanningOrganizationAlertItems as CodeScanningOrganizationAlertItems
+    from .code_scanning_ref import CodeScanningRef as CodeScanningRef
+    from .code_scanning_ref_full import CodeScanningRefFull as CodeScanningRefFull
     from .code_scanning_sarifs_receipt import CodeScanningSarifsReceipt as CodeScanningSarifsReceipt
     from .code_scanning_sarifs_status import CodeScanningSarifsStatus as CodeScanningSarifsStatus
     from .code_scanning_update_alert_request import CodeScanningUpdateAlertRequest as CodeScanningUpdateAlertRequest
@@ -385,13 +425,17 @@ if TYPE_CHECKING:
     from .code_scanning_update_alert_request import CodeScanningUpdateAlertRequestCodeScanningUpdateAlertRequest1 as CodeScanningUpdateAlertRequestCodeScanningUpdateAlertRequest1
     from .code_scanning_upload_sarif_request import CodeScanningUploadSarifRequest as CodeScanningUploadSarifRequest
     from .code_scanning_variant_analysis import CodeScanningVariantAnalysis as CodeScanningVariantAnalysis
+    from .code_scanning_variant_analysis_language import CodeScanningVariantAnalysisLanguage as CodeScanningVariantAnalysisLanguage
     from .code_scanning_variant_analysis_repo_task import CodeScanningVariantAnalysisRepoTask as CodeScanningVariantAnalysisRepoTask
     from .code_scanning_variant_analysis_repository import CodeScanningVariantAnalysisRepository as CodeScanningVariantAnalysisRepository
     from .code_scanning_variant_analysis import CodeScanningVariantAnalysisScannedRepository as CodeScanningVariantAnalysisScannedRepository
     from .code_scanning_variant_analysis_skipped_repo_group import CodeScanningVariantAnalysisSkippedRepoGroup as CodeScanningVariantAnalysisSkippedRepoGroup
     from .code_scanning_variant_analysis import CodeScanningVariantAnalysisSkippedRepositories as CodeScanningVariantAnalysisSkippedRepositories
     from .code_scanning_variant_analysis import CodeScanningVariantAnalysisSkippedRepositoriesNotFoundRepos as CodeScanningVariantAnalysisSkippedRepositoriesNotFoundRepos
+    from .code_scanning_variant_analysis_status import CodeScanningVariantAnalysisStatus as CodeScanningVariantAnalysisStatus
     from .code_search_result_item import CodeSearchResultItem as CodeSearchResultItem
+    from .code_search_result_item import CodeSearchResultItemTextMatch as CodeSearchResultItemTextMatch
+    from .code_search_result_item import CodeSearchResultItemTextMatchMatch as CodeSearchResultItemTextMatchMatch
     from .code_security_attach_configuration_request import CodeSecurityAttachConfigurationRequest as CodeSecurityAttachConfigurationRequest
     from .code_security_attach_enterprise_configuration_request import CodeSecurityAttachEnterpriseConfigurationRequest as CodeSecurityAttachEnterpriseConfigurationRequest
     from .code_security_configuration import CodeSecurityConfiguration as CodeSecurityConfiguration
@@ -485,6 +529,8 @@ if TYPE_CHECKING:
     from .commit_search_result_item import CommitSearchResultItemCommitAuthor as CommitSearchResultItemCommitAuthor
     from .commit_search_result_item import CommitSearchResultItemCommitTree as CommitSearchResultItemCommitTree
     from .commit_search_result_item import CommitSearchResultItemParent as CommitSearchResultItemParent
+    from .commit_search_result_item import CommitSearchResultItemTextMatch as CommitSearchResultItemTextMatch
+    from .commit_search_result_item import CommitSearchResultItemTextMatchMatch as CommitSearchResultItemTextMatchMatch
     from .commit import CommitStats as CommitStats
     from .webhook_status import Committer as Committer
     from .community_profile import CommunityProfile as CommunityProfile
@@ -650,6 +696,7 @@ if TYPE_CHECKING:
     from .deployment_branch_policy_name_pattern_with_type import DeploymentBranchPolicyNamePatternWithType as DeploymentBranchPolicyNamePatternWithType
     from .deployment_branch_policy_settings import DeploymentBranchPolicySettings as DeploymentBranchPolicySettings
     from .deployment_protection_rule import DeploymentProtectionRule as DeploymentProtectionRule
+    from .deployment_reviewer_type import DeploymentReviewerType as DeploymentReviewerType
     from .deployment_simple import DeploymentSimple as DeploymentSimple
     from .deployment_status import DeploymentStatus as DeploymentStatus
     from .diff_entry import DiffEntry as DiffEntry
@@ -661,6 +708,7 @@ if TYPE_CHECKING:
     from .discussion import DiscussionUser as DiscussionUser
     from .email import Email as Email
     from .empty_object import EmptyObject as EmptyObject
+    from .enabled_repositories import EnabledRepositories as EnabledRepositories
     from .enterprise import Enterprise as Enterprise
     from .enterprise_team import EnterpriseTeam as EnterpriseTeam
     from .enterprise_team_memberships_bulk_add_request import EnterpriseTeamMembershipsBulkAddRequest as EnterpriseTeamMembershipsBulkAddRequest
@@ -675,8 +723,8 @@ if TYPE_CHECKING:
     from .environment_approvals import EnvironmentApprovalsEnvironment as EnvironmentApprovalsEnvironment
     from .environment import EnvironmentProtectionRules as EnvironmentProtectionRules
     from .environment import EnvironmentProtectionRules1 as EnvironmentProtectionRules1
-    from .environment import EnvironmentProtectionRules1Reviewer as EnvironmentProtectionRules1Reviewer
     from .environment import EnvironmentProtectionRules2 as EnvironmentProtectionRules2
+    from .environment import EnvironmentProtectionRulesReviewer as EnvironmentProtectionRulesReviewer
     from .event import Event as Event
     from .event import EventRepo as EventRepo
     from .feed import Feed as Feed
@@ -773,6 +821,8 @@ if TYPE_CHECKING:
     from .integration import Integration as Integration
     from .integration_installation_request import IntegrationInstallationRequest as IntegrationInstallationRequest
     from .integration import IntegrationPermissions as IntegrationPermissions
+    from .interaction_expiry import InteractionExpiry as InteractionExpiry
+    from .interaction_group import InteractionGroup as InteractionGroup
     from .interaction_limit import InteractionLimit as InteractionLimit
     from .interaction_limit_pull_request_bypass_list import InteractionLimitPullRequestBypassList as InteractionLimitPullRequestBypassList
     from .interaction_limit_response import InteractionLimitResponse as InteractionLimitResponse
@@ -874,6 +924,8 @@ if TYPE_CHECKING:
     from .issue_search_result_item import IssueSearchResultItem as IssueSearchResultItem
     from .issue_search_result_item import IssueSearchResultItemLabel as IssueSearchResultItemLabel
     from .issue_search_result_item import IssueSearchResultItemPullRequest as IssueSearchResultItemPullRequest
+    from .issue_search_result_item import IssueSearchResultItemTextMatch as IssueSearchResultItemTextMatch
+    from .issue_search_result_item import IssueSearchResultItemTextMatchMatch as IssueSearchResultItemTextMatchMatch
     from .issue_suggestion import IssueSuggestion as IssueSuggestion
     from .issue_type import IssueType as IssueType
     from .issue_type_added_issue_event import IssueTypeAddedIssueEvent as IssueTypeAddedIssueEvent
@@ -921,9 +973,12 @@ if TYPE_CHECKING:
     from .key_simple import KeySimple as KeySimple
     from .label import Label as Label
     from .label_search_result_item import LabelSearchResultItem as LabelSearchResultItem
+    from .label_search_result_item import LabelSearchResultItemTextMatch as LabelSearchResultItemTextMatch
+    from .label_search_result_item import LabelSearchResultItemTextMatchMatch as LabelSearchResultItemTextMatchMatch
     from .labeled_issue_event import LabeledIssueEvent as LabeledIssueEvent
     from .labeled_issue_event import LabeledIssueEventLabel as LabeledIssueEventLabel
     from .language import Language as Language
+    from .ldap_dn import LdapDn as LdapDn
     from .license import License as License
     from .license_content import LicenseContent as LicenseContent
     from .license_content import LicenseContentLinks as LicenseContentLinks
@@ -961,6 +1016,7 @@ if TYPE_CHECKING:
     from .network_configuration import NetworkConfiguration as NetworkConfiguration
     from .network_settings import NetworkSettings as NetworkSettings
     from .nullable_actions_hosted_runner_pool_image import NullableActionsHostedRunnerPoolImage as NullableActionsHostedRunnerPoolImage
+    from .nullable_alert_updated_at import NullableAlertUpdatedAt as NullableAlertUpdatedAt
     from .nullable_code_of_conduct_simple import NullableCodeOfConductSimple as NullableCodeOfConductSimple
     from .nullable_codespace_machine import NullableCodespaceMachine as NullableCodespaceMachine
     from .nullable_collaborator import NullableCollaborator as NullableCollaborator
@@ -1119,6 +1175,7 @@ if TYPE_CHECKING:
     from .personal_access_token_request import PersonalAccessTokenRequestRepository as PersonalAccessTokenRequestRepository
     from .porter_author import PorterAuthor as PorterAuthor
     from .porter_large_file import PorterLargeFile as PorterLargeFile
+    from .prevent_self_review import PreventSelfReview as PreventSelfReview
     from .private_registries_create_org_private_registry_request import PrivateRegistriesCreateOrgPrivateRegistryRequest as PrivateRegistriesCreateOrgPrivateRegistryRequest
     from .private_registries_get_org_public_key_response import PrivateRegistriesGetOrgPublicKeyResponse as PrivateRegistriesGetOrgPublicKeyResponse
     from .private_registries_list_org_private_registries_response import PrivateRegistriesListOrgPrivateRegistriesResponse as PrivateRegistriesListOrgPrivateRegistriesResponse
@@ -1163,6 +1220,7 @@ if TYPE_CHECKING:
     from .projects_v2_field_iteration_configuration import ProjectsV2FieldIterationConfigurationIteration as ProjectsV2FieldIterationConfigurationIteration
     from .projects_v2_field_single_select_option import ProjectsV2FieldSingleSelectOption as ProjectsV2FieldSingleSelectOption
     from .projects_v2_item import ProjectsV2Item as ProjectsV2Item
+    from .projects_v2_item_content_type import ProjectsV2ItemContentType as ProjectsV2ItemContentType
     from .projects_v2_item_simple import ProjectsV2ItemSimple as ProjectsV2ItemSimple
     from .projects_v2_item_with_content import ProjectsV2ItemWithContent as ProjectsV2ItemWithContent
     from .projects_v2_iteration_setting import ProjectsV2IterationSetting as ProjectsV2IterationSetting
@@ -1301,6 +1359,8 @@ if TYPE_CHECKING:
     from .repo_codespaces_secret import RepoCodespacesSecret as RepoCodespacesSecret
     from .repo_search_result_item import RepoSearchResultItem as RepoSearchResultItem
     from .repo_search_result_item import RepoSearchResultItemPermissions as RepoSearchResultItemPermissions
+    from .repo_search_result_item import RepoSearchResultItemTextMatch as RepoSearchResultItemTextMatch
+    from .repo_search_result_item import RepoSearchResultItemTextMatchMatch as RepoSearchResultItemTextMatchMatch
     from .repos_add_app_access_restrictions_request import ReposAddAppAccessRestrictionsRequest as ReposAddAppAccessRestrictionsRequest
     from .repos_add_collaborator_request import ReposAddCollaboratorRequest as ReposAddCollaboratorRequest
     from .repos_add_status_check_contexts_request import ReposAddStatusCheckContextsRequest as ReposAddStatusCheckContextsRequest
@@ -1499,6 +1559,7 @@ if TYPE_CHECKING:
     from .repository_rule_detailed_variant7 import RepositoryRuleDetailedVariant7 as RepositoryRuleDetailedVariant7
     from .repository_rule_detailed_variant8 import RepositoryRuleDetailedVariant8 as RepositoryRuleDetailedVariant8
     from .repository_rule_detailed_variant9 import RepositoryRuleDetailedVariant9 as RepositoryRuleDetailedVariant9
+    from .repository_rule_enforcement import RepositoryRuleEnforcement as RepositoryRuleEnforcement
     from .repository_rule_file_extension_restriction import RepositoryRuleFileExtensionRestriction as RepositoryRuleFileExtensionRestriction
     from .repository_rule_file_extension_restriction import RepositoryRuleFileExtensionRestrictionParameters as RepositoryRuleFileExtensionRestrictionParameters
     from .repository_rule_file_path_restriction import RepositoryRuleFilePathRestriction as RepositoryRuleFilePathRestriction
@@ -1594,14 +1655,23 @@ if TYPE_CHECKING:
     from .search_issues_and_pull_requests_response import SearchIssuesAndPullRequestsResponse as SearchIssuesAndPullRequestsResponse
     from .search_labels_response import SearchLabelsResponse as SearchLabelsResponse
     from .search_repos_response import SearchReposResponse as SearchReposResponse
-    from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch as SearchResultTextMatchesSearchResultTextMatch
-    from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatchMatch as SearchResultTextMatchesSearchResultTextMatchMatch
+    from .search_result_text_matches import SearchResultTextMatches as SearchResultTextMatches
+    from .search_result_text_matches import SearchResultTextMatchesSearchResultTextMatch as SearchResultTextMatchesSearchResultTextMatch
+    from .search_result_text_matches import SearchResultTextMatchesSearchResultTextMatchMatch as SearchResultTextMatchesSearchResultTextMatchMatch
     from .search_topics_response import SearchTopicsResponse as SearchTopicsResponse
     from .search_users_response import SearchUsersResponse as SearchUsersResponse
     from .secret_scanning_alert import SecretScanningAlert as SecretScanningAlert
-    from .secret_scanning_alert_metadata_secret_scanning_alert_metadatum import SecretScanningAlertMetadataSecretScanningAlertMetadatum as SecretScanningAlertMetadataSecretScanningAlertMetadatum
+    from .secret_scanning_alert_assignee import SecretScanningAlertAssignee as SecretScanningAlertAssignee
+    from .secret_scanning_alert_metadata import SecretScanningAlertMetadata as SecretScanningAlertMetadata
+    from .secret_scanning_alert_metadata import SecretScanningAlertMetadataSecretScanningAlertMetadatum as SecretScanningAlertMetadataSecretScanningAlertMetadatum
+    from .secret_scanning_alert_resolution import SecretScanningAlertResolution as SecretScanningAlertResolution
+    from .secret_scanning_alert_resolution_comment import SecretScanningAlertResolutionComment as SecretScanningAlertResolutionComment
+    from .secret_scanning_alert_resolution_webhook import SecretScanningAlertResolutionWebhook as SecretScanningAlertResolutionWebhook
+    from .secret_scanning_alert_state import SecretScanningAlertState as SecretScanningAlertState
     from .secret_scanning_alert_webhook import SecretScanningAlertWebhook as SecretScanningAlertWebhook
+    from .secret_scanning_alert_webhook import SecretScanningAlertWebhookMetadatum as SecretScanningAlertWebhookMetadatum
     from .secret_scanning_alert_with_metadata import SecretScanningAlertWithMetadata as SecretScanningAlertWithMetadata
+    from .secret_scanning_alert_with_metadata import SecretScanningAlertWithMetadataMetadatum as SecretScanningAlertWithMetadataMetadatum
     from .secret_scanning_bulk_create_org_custom_patterns_request import SecretScanningBulkCreateOrgCustomPatternsRequest as SecretScanningBulkCreateOrgCustomPatternsRequest
     from .secret_scanning_bulk_create_org_custom_patterns_response import SecretScanningBulkCreateOrgCustomPatternsResponse as SecretScanningBulkCreateOrgCustomPatternsResponse
     from .secret_scanning_bulk_create_repo_custom_patterns_request import SecretScanningBulkCreateRepoCustomPatternsRequest as SecretScanningBulkCreateRepoCustomPatternsRequest
@@ -1636,6 +1706,9 @@ if TYPE_CHECKING:
     from .secret_scanning_pattern_configuration import SecretScanningPatternConfiguration as SecretScanningPatternConfiguration
     from .secret_scanning_pattern_override import SecretScanningPatternOverride as SecretScanningPatternOverride
     from .secret_scanning_push_protection_bypass import SecretScanningPushProtectionBypass as SecretScanningPushProtectionBypass
+    from .secret_scanning_push_protection_bypass_placeholder_id import SecretScanningPushProtectionBypassPlaceholderId as SecretScanningPushProtectionBypassPlaceholderId
+    from .secret_scanning_push_protection_bypass_reason import SecretScanningPushProtectionBypassReason as SecretScanningPushProtectionBypassReason
+    from .secret_scanning_row_version import SecretScanningRowVersion as SecretScanningRowVersion
     from .secret_scanning_scan import SecretScanningScan as SecretScanningScan
     from .secret_scanning_scan_history import SecretScanningScanHistory as SecretScanningScanHistory
     from .secret_scanning_update_alert_request import SecretScanningUpdateAlertRequest as SecretScanningUpdateAlertRequest
@@ -1646,6 +1719,8 @@ if TYPE_CHECKING:
     from .secret_scanning_update_org_pattern_configs_request import SecretScanningUpdateOrgPatternConfigsRequestCustomPatternSetting as SecretScanningUpdateOrgPatternConfigsRequestCustomPatternSetting
     from .secret_scanning_update_org_pattern_configs_request import SecretScanningUpdateOrgPatternConfigsRequestProviderPatternSetting as SecretScanningUpdateOrgPatternConfigsRequestProviderPatternSetting
     from .secret_scanning_update_org_pattern_configs_response import SecretScanningUpdateOrgPatternConfigsResponse as SecretScanningUpdateOrgPatternConfigsResponse
+    from .security_advisory_credit_types import SecurityAdvisoryCreditTypes as SecurityAdvisoryCreditTypes
+    from .security_advisory_ecosystems import SecurityAdvisoryEcosystems as SecurityAdvisoryEcosystems
     from .security_advisory_epss import SecurityAdvisoryEpss as SecurityAdvisoryEpss
     from .security_and_analysis import SecurityAndAnalysis as SecurityAndAnalysis
     from .security_and_analysis import SecurityAndAnalysisAdvancedSecurity as SecurityAndAnalysisAdvancedSecurity
@@ -1660,6 +1735,7 @@ if TYPE_CHECKING:
     from .security_and_analysis import SecurityAndAnalysisSecretScanningNonProviderPatterns as SecurityAndAnalysisSecretScanningNonProviderPatterns
     from .security_and_analysis import SecurityAndAnalysisSecretScanningPushProtection as SecurityAndAnalysisSecretScanningPushProtection
     from .selected_actions import SelectedActions as SelectedActions
+    from .selected_actions_url import SelectedActionsUrl as SelectedActionsUrl
     from .self_hosted_runners_settings import SelfHostedRunnersSettings as SelfHostedRunnersSettings
     from .agent_tasks_get_task_by_repo_and_id_response import Session as Session
     from .agent_tasks_get_task_by_id_response import Session1 as Session1
@@ -1673,6 +1749,7 @@ if TYPE_CHECKING:
     from .agent_tasks_get_task_by_repo_and_id_response import SessionRepository as SessionRepository
     from .agent_tasks_get_task_by_repo_and_id_response import SessionUsage as SessionUsage
     from .agent_tasks_get_task_by_repo_and_id_response import SessionUser as SessionUser
+    from .sha_pinning_required import ShaPinningRequired as ShaPinningRequired
     from .short_blob import ShortBlob as ShortBlob
     from .short_branch import ShortBranch as ShortBranch
     from .short_branch import ShortBranchCommit as ShortBranchCommit
@@ -1757,6 +1834,8 @@ if TYPE_CHECKING:
     from .topic_search_result_item import TopicSearchResultItemAliaseTopicRelation as TopicSearchResultItemAliaseTopicRelation
     from .topic_search_result_item import TopicSearchResultItemRelatedItem as TopicSearchResultItemRelatedItem
     from .topic_search_result_item import TopicSearchResultItemRelatedItemTopicRelation as TopicSearchResultItemRelatedItemTopicRelation
+    from .topic_search_result_item import TopicSearchResultItemTextMatch as TopicSearchResultItemTextMatch
+    from .topic_search_result_item import TopicSearchResultItemTextMatchMatch as TopicSearchResultItemTextMatchMatch
     from .traffic import Traffic as Traffic
     from .unassigned_issue_event import UnassignedIssueEvent as UnassignedIssueEvent
     from .unlabeled_issue_event import UnlabeledIssueEvent as UnlabeledIssueEvent
@@ -1768,6 +1847,8 @@ if TYPE_CHECKING:
     from .user_marketplace_purchase import UserMarketplacePurchase as UserMarketplacePurchase
     from .user_role_assignment import UserRoleAssignment as UserRoleAssignment
     from .user_search_result_item import UserSearchResultItem as UserSearchResultItem
+    from .user_search_result_item import UserSearchResultItemTextMatch as UserSearchResultItemTextMatch
+    from .user_search_result_item import UserSearchResultItemTextMatchMatch as UserSearchResultItemTextMatchMatch
     from .users_add_email_for_authenticated_user_request import UsersAddEmailForAuthenticatedUserRequest as UsersAddEmailForAuthenticatedUserRequest
     from .users_add_email_for_authenticated_user_request import UsersAddEmailForAuthenticatedUserRequestUsersAddEmailForAuthenticatedUserRequest as UsersAddEmailForAuthenticatedUserRequestUsersAddEmailForAuthenticatedUserRequest
     from .users_add_social_account_for_authenticated_user_request import UsersAddSocialAccountForAuthenticatedUserRequest as UsersAddSocialAccountForAuthenticatedUserRequest
@@ -1797,6 +1878,7 @@ if TYPE_CHECKING:
     from .view_traffic import ViewTraffic as ViewTraffic
     from .vulnerability import Vulnerability as Vulnerability
     from .vulnerability import VulnerabilityPackage as VulnerabilityPackage
+    from .wait_timer import WaitTimer as WaitTimer
     from .watch_event import WatchEvent as WatchEvent
     from .webhook_branch_protection_configuration_disabled import WebhookBranchProtectionConfigurationDisabled as WebhookBranchProtectionConfigurationDisabled
     from .webhook_branch_protection_configuration_enabled import WebhookBranchProtectionConfigurationEnabled as WebhookBranchProtectionConfigurationEnabled
@@ -1922,6 +2004,9 @@ if TYPE_CHECKING:
     from .webhook_commit_comment_created import WebhookCommitCommentCreatedCommentReactions as WebhookCommitCommentCreatedCommentReactions
     from .webhook_commit_comment_created import WebhookCommitCommentCreatedCommentUser as WebhookCommitCommentCreatedCommentUser
     from .webhook_config import WebhookConfig as WebhookConfig
+    from .webhook_config_content_type import WebhookConfigContentType as WebhookConfigContentType
+    from .webhook_config_secret import WebhookConfigSecret as WebhookConfigSecret
+    from .webhook_config_url import WebhookConfigUrl as WebhookConfigUrl
     from .webhook_create import WebhookCreate as WebhookCreate
     from .webhook_custom_property_created import WebhookCustomPropertyCreated as WebhookCustomPropertyCreated
     from .webhook_custom_property_deleted import WebhookCustomPropertyDeleted as WebhookCustomPropertyDeleted
@@ -1961,6 +2046,8 @@ if TYPE_CHECKING:
     from .webhook_deployment_created import WebhookDeploymentCreatedWorkflowRunTriggeringActor as WebhookDeploymentCreatedWorkflowRunTriggeringActor
     from .webhook_deployment_protection_rule_requested import WebhookDeploymentProtectionRuleRequested as WebhookDeploymentProtectionRuleRequested
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApproved as WebhookDeploymentReviewApproved
+    from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedReviewer as WebhookDeploymentReviewApprovedReviewer
+    from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedReviewerReviewer as WebhookDeploymentReviewApprovedReviewerReviewer
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowJobRun as WebhookDeploymentReviewApprovedWorkflowJobRun
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRun as WebhookDeploymentReviewApprovedWorkflowRun
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunActor as WebhookDeploymentReviewApprovedWorkflowRunActor
@@ -1976,6 +2063,8 @@ if TYPE_CHECKING:
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner as WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor as WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejected as WebhookDeploymentReviewRejected
+    from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedReviewer as WebhookDeploymentReviewRejectedReviewer
+    from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedReviewerReviewer as WebhookDeploymentReviewRejectedReviewerReviewer
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowJobRun as WebhookDeploymentReviewRejectedWorkflowJobRun
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowRun as WebhookDeploymentReviewRejectedWorkflowRun
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowRunActor as WebhookDeploymentReviewRejectedWorkflowRunActor
@@ -2064,19 +2153,26 @@ if TYPE_CHECKING:
     from .webhook_gollum import WebhookGollum as WebhookGollum
     from .webhook_gollum import WebhookGollumPage as WebhookGollumPage
     from .webhook_installation_created import WebhookInstallationCreated as WebhookInstallationCreated
+    from .webhook_installation_created import WebhookInstallationCreatedRepository as WebhookInstallationCreatedRepository
     from .webhook_installation_deleted import WebhookInstallationDeleted as WebhookInstallationDeleted
+    from .webhook_installation_deleted import WebhookInstallationDeletedRepository as WebhookInstallationDeletedRepository
     from .webhook_installation_new_permissions_accepted import WebhookInstallationNewPermissionsAccepted as WebhookInstallationNewPermissionsAccepted
+    from .webhook_installation_new_permissions_accepted import WebhookInstallationNewPermissionsAcceptedRepository as WebhookInstallationNewPermissionsAcceptedRepository
     from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAdded as WebhookInstallationRepositoriesAdded
+    from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAddedRepositoriesAddedItem as WebhookInstallationRepositoriesAddedRepositoriesAddedItem
     from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAddedRepositoriesRemovedItem as WebhookInstallationRepositoriesAddedRepositoriesRemovedItem
     from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemoved as WebhookInstallationRepositoriesRemoved
+    from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemovedRepositoriesAddedItem as WebhookInstallationRepositoriesRemovedRepositoriesAddedItem
     from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem as WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem
     from .webhook_installation_suspend import WebhookInstallationSuspend as WebhookInstallationSuspend
+    from .webhook_installation_suspend import WebhookInstallationSuspendRepository as WebhookInstallationSuspendRepository
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamed as WebhookInstallationTargetRenamed
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedAccount as WebhookInstallationTargetRenamedAccount
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChanges as WebhookInstallationTargetRenamedChanges
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChangesLogin as WebhookInstallationTargetRenamedChangesLogin
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChangesSlug as WebhookInstallationTargetRenamedChangesSlug
     from .webhook_installation_unsuspend import WebhookInstallationUnsuspend as WebhookInstallationUnsuspend
+    from .webhook_installation_unsuspend import WebhookInstallationUnsuspendRepository as WebhookInstallationUnsuspendRepository
     from .webhook_issue_comment_created import WebhookIssueCommentCreated as WebhookIssueCommentCreated
     from .webhook_issue_comment_created import WebhookIssueCommentCreatedComment as WebhookIssueCommentCreatedComment
     from .webhook_issue_comment_created import WebhookIssueCommentCreatedCommentReactions as WebhookIssueCommentCreatedCommentReactions
@@ -3606,10 +3702,14 @@ if TYPE_CHECKING:
     from .webhooks_changes8 import WebhooksChanges8Tier as WebhooksChanges8Tier
     from .webhooks_changes8 import WebhooksChanges8TierFrom as WebhooksChanges8TierFrom
     from .webhooks_changes import WebhooksChangesBody as WebhooksChangesBody
+    from .webhooks_code_scanning_commit_oid import WebhooksCodeScanningCommitOid as WebhooksCodeScanningCommitOid
+    from .webhooks_code_scanning_ref import WebhooksCodeScanningRef as WebhooksCodeScanningRef
     from .webhooks_comment import WebhooksComment as WebhooksComment
     from .webhooks_comment import WebhooksCommentReactions as WebhooksCommentReactions
     from .webhooks_comment import WebhooksCommentUser as WebhooksCommentUser
     from .webhooks_deploy_key import WebhooksDeployKey as WebhooksDeployKey
+    from .webhooks_deploy_pusher_type import WebhooksDeployPusherType as WebhooksDeployPusherType
+    from .webhooks_effective_date import WebhooksEffectiveDate as WebhooksEffectiveDate
     from .webhooks_issue import WebhooksIssue as WebhooksIssue
     from .webhooks_issue2 import WebhooksIssue2 as WebhooksIssue2
     from .webhooks_issue2 import WebhooksIssue2Assignee as WebhooksIssue2Assignee
@@ -3645,6 +3745,8 @@ if TYPE_CHECKING:
     from .webhooks_milestone3 import WebhooksMilestone3 as WebhooksMilestone3
     from .webhooks_milestone3 import WebhooksMilestone3Creator as WebhooksMilestone3Creator
     from .webhooks_milestone import WebhooksMilestoneCreator as WebhooksMilestoneCreator
+    from .webhooks_nullable_string import WebhooksNullableString as WebhooksNullableString
+    from .webhooks_number import WebhooksNumber as WebhooksNumber
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchase as WebhooksPreviousMarketplacePurchase
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchaseAccount as WebhooksPreviousMarketplacePurchaseAccount
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchasePlan as WebhooksPreviousMarketplacePurchasePlan
@@ -3691,6 +3793,7 @@ if TYPE_CHECKING:
     from .webhooks_pull_request5 import WebhooksPullRequest5RequestedTeam as WebhooksPullRequest5RequestedTeam
     from .webhooks_pull_request5 import WebhooksPullRequest5RequestedTeamParent as WebhooksPullRequest5RequestedTeamParent
     from .webhooks_pull_request5 import WebhooksPullRequest5User as WebhooksPullRequest5User
+    from .webhooks_ref0 import WebhooksRef0 as WebhooksRef0
     from .webhooks_release import WebhooksRelease as WebhooksRelease
     from .webhooks_release1 import WebhooksRelease1 as WebhooksRelease1
     from .webhooks_release1 import WebhooksRelease1Asset as WebhooksRelease1Asset
@@ -3701,8 +3804,11 @@ if TYPE_CHECKING:
     from .webhooks_release import WebhooksReleaseAssetUploader as WebhooksReleaseAssetUploader
     from .webhooks_release import WebhooksReleaseAuthor as WebhooksReleaseAuthor
     from .webhooks_release import WebhooksReleaseReactions as WebhooksReleaseReactions
-    from .webhooks_repositories_added_webhooks_repositories_added_item import WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem as WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem
-    from .webhooks_repositories_webhooks_repository import WebhooksRepositoriesWebhooksRepository as WebhooksRepositoriesWebhooksRepository
+    from .webhooks_repositories import WebhooksRepositories as WebhooksRepositories
+    from .webhooks_repositories_added import WebhooksRepositoriesAdded as WebhooksRepositoriesAdded
+    from .webhooks_repositories_added import WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem as WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem
+    from .webhooks_repositories import WebhooksRepositoriesWebhooksRepository as WebhooksRepositoriesWebhooksRepository
+    from .webhooks_repository_selection import WebhooksRepositorySelection as WebhooksRepositorySelection
     from .webhooks_review import WebhooksReview as WebhooksReview
     from .webhooks_review_comment import WebhooksReviewComment as WebhooksReviewComment
     from .webhooks_review_comment import WebhooksReviewCommentLinks as WebhooksReviewCommentLinks
@@ -3715,8 +3821,9 @@ if TYPE_CHECKING:
     from .webhooks_review import WebhooksReviewLinksHtml as WebhooksReviewLinksHtml
     from .webhooks_review import WebhooksReviewLinksPullRequest as WebhooksReviewLinksPullRequest
     from .webhooks_review import WebhooksReviewUser as WebhooksReviewUser
-    from .webhooks_reviewers_webhooks_reviewer_reviewer import WebhooksReviewersWebhooksReviewer as WebhooksReviewersWebhooksReviewer
-    from .webhooks_reviewers_webhooks_reviewer_reviewer import WebhooksReviewersWebhooksReviewerReviewer as WebhooksReviewersWebhooksReviewerReviewer
+    from .webhooks_reviewers import WebhooksReviewers as WebhooksReviewers
+    from .webhooks_reviewers import WebhooksReviewersWebhooksReviewer as WebhooksReviewersWebhooksReviewer
+    from .webhooks_reviewers import WebhooksReviewersWebhooksReviewerReviewer as WebhooksReviewersWebhooksReviewerReviewer
     from .webhooks_rule import WebhooksRule as WebhooksRule
     from .webhooks_security_advisory import WebhooksSecurityAdvisory as WebhooksSecurityAdvisory
     from .webhooks_security_advisory import WebhooksSecurityAdvisoryCvss as WebhooksSecurityAdvisoryCvss
@@ -3746,6 +3853,7 @@ if TYPE_CHECKING:
     from .webhook_workflow_job_in_progress import WorkflowJob1Step as WorkflowJob1Step
     from .webhook_workflow_job_completed import WorkflowJobStep as WorkflowJobStep
     from .workflow_run import WorkflowRun as WorkflowRun
+    from .workflow_run_id import WorkflowRunId as WorkflowRunId
     from .workflow_run_usage import WorkflowRunUsage as WorkflowRunUsage
     from .workflow_run_usage import WorkflowRunUsageBillable as WorkflowRunUsageBillable
     from .workflow_run_usage import WorkflowRunUsageBillableMACOS as WorkflowRunUsageBillableMACOS
@@ -3779,6 +3887,7 @@ INDEX: dict[str, str] = {
     "ActionsCacheStorageLimitForRepository": "actions_cache_storage_limit_for_repository",
     "ActionsCacheUsageByRepository": "actions_cache_usage_by_repository",
     "ActionsCacheUsageOrgEnterprise": "actions_cache_usage_org_enterprise",
+    "ActionsCanApprovePullRequestReviews": "actions_can_approve_pull_request_reviews",
     "ActionsCreateEnvironmentVariableRequest": "actions_create_environment_variable_request",
     "ActionsCreateHostedRunnerForOrgRequest": "actions_create_hosted_runner_for_org_request",
     "ActionsCreateHostedRunnerForOrgRequestImage": "actions_create_hosted_runner_for_org_request",
@@ -3789,6 +3898,8 @@ INDEX: dict[str, str] = {
     "ActionsCreateRepoVariableRequest": "actions_create_repo_variable_request",
     "ActionsCreateSelfHostedRunnerGroupForOrgRequest": "actions_create_self_hosted_runner_group_for_org_request",
     "ActionsCreateWorkflowDispatchRequest": "actions_create_workflow_dispatch_request",
+    "ActionsDefaultWorkflowPermissions": "actions_default_workflow_permissions",
+    "ActionsEnabled": "actions_enabled",
     "ActionsForkPrContributorApproval": "actions_fork_pr_contributor_approval",
     "ActionsForkPrWorkflowsPrivateRepos": "actions_fork_pr_workflows_private_repos",
     "ActionsForkPrWorkflowsPrivateReposRequest": "actions_fork_pr_workflows_private_repos_request",
@@ -3933,6 +4044,16 @@ INDEX: dict[str, str] = {
     "AgentsSetSelectedReposForOrgVariableRequest": "agents_set_selected_repos_for_org_variable_request",
     "AgentsUpdateOrgVariableRequest": "agents_update_org_variable_request",
     "AgentsUpdateRepoVariableRequest": "agents_update_repo_variable_request",
+    "AlertAutoDismissedAt": "alert_auto_dismissed_at",
+    "AlertCreatedAt": "alert_created_at",
+    "AlertDismissedAt": "alert_dismissed_at",
+    "AlertFixedAt": "alert_fixed_at",
+    "AlertHtmlUrl": "alert_html_url",
+    "AlertInstancesUrl": "alert_instances_url",
+    "AlertNumber": "alert_number",
+    "AlertUpdatedAt": "alert_updated_at",
+    "AlertUrl": "alert_url",
+    "AllowedActions": "allowed_actions",
     "ApiInsightsRouteStats": "api_insights_route_stats",
     "ApiInsightsRouteStatsApiInsightsRouteStat": "api_insights_route_stats",
     "ApiInsightsRouteStatsItem": "api_insights_route_stats_item",
@@ -3978,6 +4099,7 @@ INDEX: dict[str, str] = {
     "AssignedIssueEvent": "assigned_issue_event",
     "AuthenticationToken": "authentication_token",
     "Author": "webhook_status",
+    "AuthorAssociation": "author_association",
     "Authorization": "authorization",
     "AuthorizationApp": "authorization",
     "AutoMerge": "auto_merge",
@@ -4037,6 +4159,7 @@ INDEX: dict[str, str] = {
     "Budget": "budget",
     "BudgetBudgetAlerting": "budget",
     "CampaignAlertType": "campaign_alert_type",
+    "CampaignState": "campaign_state",
     "CampaignSummary": "campaign_summary",
     "CampaignSummaryAlertStats": "campaign_summary",
     "CampaignsCreateCampaignRequest": "campaigns_create_campaign_request",
@@ -4100,22 +4223,45 @@ INDEX: dict[str, str] = {
     "CodeQualitySetupUpdateCodeQualitySetupUpdate4": "code_quality_setup_update",
     "CodeQualitySetupUpdateResponse": "code_quality_setup_update_response",
     "CodeScanningAlert": "code_scanning_alert",
+    "CodeScanningAlertAssignees": "code_scanning_alert_assignees",
+    "CodeScanningAlertClassification": "code_scanning_alert_classification",
+    "CodeScanningAlertCreateRequest": "code_scanning_alert_create_request",
+    "CodeScanningAlertDismissedComment": "code_scanning_alert_dismissed_comment",
+    "CodeScanningAlertDismissedReason": "code_scanning_alert_dismissed_reason",
+    "CodeScanningAlertEnvironment": "code_scanning_alert_environment",
     "CodeScanningAlertInstance": "code_scanning_alert_instance",
     "CodeScanningAlertInstanceList": "code_scanning_alert_instance_list",
     "CodeScanningAlertInstanceListMessage": "code_scanning_alert_instance_list",
     "CodeScanningAlertInstanceMessage": "code_scanning_alert_instance",
+    "CodeScanningAlertInstanceState": "code_scanning_alert_instance_state",
     "CodeScanningAlertItems": "code_scanning_alert_items",
     "CodeScanningAlertLocation": "code_scanning_alert_location",
     "CodeScanningAlertRule": "code_scanning_alert_rule",
     "CodeScanningAlertRuleSummary": "code_scanning_alert_rule_summary",
+    "CodeScanningAlertSetState": "code_scanning_alert_set_state",
     "CodeScanningAlertSeverity": "code_scanning_alert_severity",
+    "CodeScanningAlertState": "code_scanning_alert_state",
     "CodeScanningAlertStateQuery": "code_scanning_alert_state_query",
     "CodeScanningAnalysis": "code_scanning_analysis",
+    "CodeScanningAnalysisAnalysisKey": "code_scanning_analysis_analysis_key",
+    "CodeScanningAnalysisCategory": "code_scanning_analysis_category",
+    "CodeScanningAnalysisCommitSha": "code_scanning_analysis_commit_sha",
+    "CodeScanningAnalysisCreatedAt": "code_scanning_analysis_created_at",
     "CodeScanningAnalysisDeletion": "code_scanning_analysis_deletion",
+    "CodeScanningAnalysisEnvironment": "code_scanning_analysis_environment",
+    "CodeScanningAnalysisSarifFile": "code_scanning_analysis_sarif_file",
+    "CodeScanningAnalysisSarifId": "code_scanning_analysis_sarif_id",
     "CodeScanningAnalysisTool": "code_scanning_analysis_tool",
+    "CodeScanningAnalysisToolGuid": "code_scanning_analysis_tool_guid",
+    "CodeScanningAnalysisToolName": "code_scanning_analysis_tool_name",
+    "CodeScanningAnalysisToolVersion": "code_scanning_analysis_tool_version",
+    "CodeScanningAnalysisUrl": "code_scanning_analysis_url",
     "CodeScanningAutofix": "code_scanning_autofix",
     "CodeScanningAutofixCommits": "code_scanning_autofix_commits",
     "CodeScanningAutofixCommitsResponse": "code_scanning_autofix_commits_response",
+    "CodeScanningAutofixDescription": "code_scanning_autofix_description",
+    "CodeScanningAutofixStartedAt": "code_scanning_autofix_started_at",
+    "CodeScanningAutofixStatus": "code_scanning_autofix_status",
     "CodeScanningCodeqlDatabase": "code_scanning_codeql_database",
     "CodeScanningCreateVariantAnalysisRequest": "code_scanning_create_variant_analysis_request",
     "CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest": "code_scanning_create_variant_analysis_request",
@@ -4127,6 +4273,8 @@ INDEX: dict[str, str] = {
     "CodeScanningDefaultSetupUpdateResponse": "code_scanning_default_setup_update_response",
     "CodeScanningOptions": "code_scanning_options",
     "CodeScanningOrganizationAlertItems": "code_scanning_organization_alert_items",
+    "CodeScanningRef": "code_scanning_ref",
+    "CodeScanningRefFull": "code_scanning_ref_full",
     "CodeScanningSarifsReceipt": "code_scanning_sarifs_receipt",
     "CodeScanningSarifsStatus": "code_scanning_sarifs_status",
     "CodeScanningUpdateAlertRequest": "code_scanning_update_alert_request",
@@ -4134,13 +4282,17 @@ INDEX: dict[str, str] = {
     "CodeScanningUpdateAlertRequestCodeScanningUpdateAlertRequest1": "code_scanning_update_alert_request",
     "CodeScanningUploadSarifRequest": "code_scanning_upload_sarif_request",
     "CodeScanningVariantAnalysis": "code_scanning_variant_analysis",
+    "CodeScanningVariantAnalysisLanguage": "code_scanning_variant_analysis_language",
     "CodeScanningVariantAnalysisRepoTask": "code_scanning_variant_analysis_repo_task",
     "CodeScanningVariantAnalysisRepository": "code_scanning_variant_analysis_repository",
     "CodeScanningVariantAnalysisScannedRepository": "code_scanning_variant_analysis",
     "CodeScanningVariantAnalysisSkippedRepoGroup": "code_scanning_variant_analysis_skipped_repo_group",
     "CodeScanningVariantAnalysisSkippedRepositories": "code_scanning_variant_analysis",
     "CodeScanningVariantAnalysisSkippedRepositoriesNotFoundRepos": "code_scanning_variant_analysis",
+    "CodeScanningVariantAnalysisStatus": "code_scanning_variant_analysis_status",
     "CodeSearchResultItem": "code_search_result_item",
+    "CodeSearchResultItemTextMatch": "code_search_result_item",
+    "CodeSearchResultItemTextMatchMatch": "code_search_result_item",
     "CodeSecurityAttachConfigurationRequest": "code_security_attach_configuration_request",
     "CodeSecurityAttachEnterpriseConfigurationRequest": "code_security_attach_enterprise_configuration_request",
     "CodeSecurityConfiguration": "code_security_configuration",
@@ -4234,6 +4386,8 @@ INDEX: dict[str, str] = {
     "CommitSearchResultItemCommitAuthor": "commit_search_result_item",
     "CommitSearchResultItemCommitTree": "commit_search_result_item",
     "CommitSearchResultItemParent": "commit_search_result_item",
+    "CommitSearchResultItemTextMatch": "commit_search_result_item",
+    "CommitSearchResultItemTextMatchMatch": "commit_search_result_item",
     "CommitStats": "commit",
     "Committer": "webhook_status",
     "CommunityProfile": "community_profile",
@@ -4399,6 +4553,7 @@ INDEX: dict[str, str] = {
     "DeploymentBranchPolicyNamePatternWithType": "deployment_branch_policy_name_pattern_with_type",
     "DeploymentBranchPolicySettings": "deployment_branch_policy_settings",
     "DeploymentProtectionRule": "deployment_protection_rule",
+    "DeploymentReviewerType": "deployment_reviewer_type",
     "DeploymentSimple": "deployment_simple",
     "DeploymentStatus": "deployment_status",
     "DiffEntry": "diff_entry",
@@ -4410,6 +4565,7 @@ INDEX: dict[str, str] = {
     "DiscussionUser": "discussion",
     "Email": "email",
     "EmptyObject": "empty_object",
+    "EnabledRepositories": "enabled_repositories",
     "Enterprise": "enterprise",
     "EnterpriseTeam": "enterprise_team",
     "EnterpriseTeamMembershipsBulkAddRequest": "enterprise_team_memberships_bulk_add_request",
@@ -4424,8 +4580,8 @@ INDEX: dict[str, str] = {
     "EnvironmentApprovalsEnvironment": "environment_approvals",
     "EnvironmentProtectionRules": "environment",
     "EnvironmentProtectionRules1": "environment",
-    "EnvironmentProtectionRules1Reviewer": "environment",
     "EnvironmentProtectionRules2": "environment",
+    "EnvironmentProtectionRulesReviewer": "environment",
     "Event": "event",
     "EventRepo": "event",
     "Feed": "feed",
@@ -4522,6 +4678,8 @@ INDEX: dict[str, str] = {
     "Integration": "integration",
     "IntegrationInstallationRequest": "integration_installation_request",
     "IntegrationPermissions": "integration",
+    "InteractionExpiry": "interaction_expiry",
+    "InteractionGroup": "interaction_group",
     "InteractionLimit": "interaction_limit",
     "InteractionLimitPullRequestBypassList": "interaction_limit_pull_request_bypass_list",
     "InteractionLimitResponse": "interaction_limit_response",
@@ -4623,6 +4781,8 @@ INDEX: dict[str, str] = {
     "IssueSearchResultItem": "issue_search_result_item",
     "IssueSearchResultItemLabel": "issue_search_result_item",
     "IssueSearchResultItemPullRequest": "issue_search_result_item",
+    "IssueSearchResultItemTextMatch": "issue_search_result_item",
+    "IssueSearchResultItemTextMatchMatch": "issue_search_result_item",
     "IssueSuggestion": "issue_suggestion",
     "IssueType": "issue_type",
     "IssueTypeAddedIssueEvent": "issue_type_added_issue_event",
@@ -4670,9 +4830,12 @@ INDEX: dict[str, str] = {
     "KeySimple": "key_simple",
     "Label": "label",
     "LabelSearchResultItem": "label_search_result_item",
+    "LabelSearchResultItemTextMatch": "label_search_result_item",
+    "LabelSearchResultItemTextMatchMatch": "label_search_result_item",
     "LabeledIssueEvent": "labeled_issue_event",
     "LabeledIssueEventLabel": "labeled_issue_event",
     "Language": "language",
+    "LdapDn": "ldap_dn",
     "License": "license",
     "LicenseContent": "license_content",
     "LicenseContentLinks": "license_content",
@@ -4710,6 +4873,7 @@ INDEX: dict[str, str] = {
     "NetworkConfiguration": "network_configuration",
     "NetworkSettings": "network_settings",
     "NullableActionsHostedRunnerPoolImage": "nullable_actions_hosted_runner_pool_image",
+    "NullableAlertUpdatedAt": "nullable_alert_updated_at",
     "NullableCodeOfConductSimple": "nullable_code_of_conduct_simple",
     "NullableCodespaceMachine": "nullable_codespace_machine",
     "NullableCollaborator": "nullable_collaborator",
@@ -4868,6 +5032,7 @@ INDEX: dict[str, str] = {
     "PersonalAccessTokenRequestRepository": "personal_access_token_request",
     "PorterAuthor": "porter_author",
     "PorterLargeFile": "porter_large_file",
+    "PreventSelfReview": "prevent_self_review",
     "PrivateRegistriesCreateOrgPrivateRegistryRequest": "private_registries_create_org_private_registry_request",
     "PrivateRegistriesGetOrgPublicKeyResponse": "private_registries_get_org_public_key_response",
     "PrivateRegistriesListOrgPrivateRegistriesResponse": "private_registries_list_org_private_registries_response",
@@ -4912,6 +5077,7 @@ INDEX: dict[str, str] = {
     "ProjectsV2FieldIterationConfigurationIteration": "projects_v2_field_iteration_configuration",
     "ProjectsV2FieldSingleSelectOption": "projects_v2_field_single_select_option",
     "ProjectsV2Item": "projects_v2_item",
+    "ProjectsV2ItemContentType": "projects_v2_item_content_type",
     "ProjectsV2ItemSimple": "projects_v2_item_simple",
     "ProjectsV2ItemWithContent": "projects_v2_item_with_content",
     "ProjectsV2IterationSetting": "projects_v2_iteration_setting",
@@ -5050,6 +5216,8 @@ INDEX: dict[str, str] = {
     "RepoCodespacesSecret": "repo_codespaces_secret",
     "RepoSearchResultItem": "repo_search_result_item",
     "RepoSearchResultItemPermissions": "repo_search_result_item",
+    "RepoSearchResultItemTextMatch": "repo_search_result_item",
+    "RepoSearchResultItemTextMatchMatch": "repo_search_result_item",
     "ReposAddAppAccessRestrictionsRequest": "repos_add_app_access_restrictions_request",
     "ReposAddCollaboratorRequest": "repos_add_collaborator_request",
     "ReposAddStatusCheckContextsRequest": "repos_add_status_check_contexts_request",
@@ -5248,6 +5416,7 @@ INDEX: dict[str, str] = {
     "RepositoryRuleDetailedVariant7": "repository_rule_detailed_variant7",
     "RepositoryRuleDetailedVariant8": "repository_rule_detailed_variant8",
     "RepositoryRuleDetailedVariant9": "repository_rule_detailed_variant9",
+    "RepositoryRuleEnforcement": "repository_rule_enforcement",
     "RepositoryRuleFileExtensionRestriction": "repository_rule_file_extension_restriction",
     "RepositoryRuleFileExtensionRestrictionParameters": "repository_rule_file_extension_restriction",
     "RepositoryRuleFilePathRestriction": "repository_rule_file_path_restriction",
@@ -5343,14 +5512,23 @@ INDEX: dict[str, str] = {
     "SearchIssuesAndPullRequestsResponse": "search_issues_and_pull_requests_response",
     "SearchLabelsResponse": "search_labels_response",
     "SearchReposResponse": "search_repos_response",
-    "SearchResultTextMatchesSearchResultTextMatch": "search_result_text_matches_search_result_text_match_match",
-    "SearchResultTextMatchesSearchResultTextMatchMatch": "search_result_text_matches_search_result_text_match_match",
+    "SearchResultTextMatches": "search_result_text_matches",
+    "SearchResultTextMatchesSearchResultTextMatch": "search_result_text_matches",
+    "SearchResultTextMatchesSearchResultTextMatchMatch": "search_result_text_matches",
     "SearchTopicsResponse": "search_topics_response",
     "SearchUsersResponse": "search_users_response",
     "SecretScanningAlert": "secret_scanning_alert",
-    "SecretScanningAlertMetadataSecretScanningAlertMetadatum": "secret_scanning_alert_metadata_secret_scanning_alert_metadatum",
+    "SecretScanningAlertAssignee": "secret_scanning_alert_assignee",
+    "SecretScanningAlertMetadata": "secret_scanning_alert_metadata",
+    "SecretScanningAlertMetadataSecretScanningAlertMetadatum": "secret_scanning_alert_metadata",
+    "SecretScanningAlertResolution": "secret_scanning_alert_resolution",
+    "SecretScanningAlertResolutionComment": "secret_scanning_alert_resolution_comment",
+    "SecretScanningAlertResolutionWebhook": "secret_scanning_alert_resolution_webhook",
+    "SecretScanningAlertState": "secret_scanning_alert_state",
     "SecretScanningAlertWebhook": "secret_scanning_alert_webhook",
+    "SecretScanningAlertWebhookMetadatum": "secret_scanning_alert_webhook",
     "SecretScanningAlertWithMetadata": "secret_scanning_alert_with_metadata",
+    "SecretScanningAlertWithMetadataMetadatum": "secret_scanning_alert_with_metadata",
     "SecretScanningBulkCreateOrgCustomPatternsRequest": "secret_scanning_bulk_create_org_custom_patterns_request",
     "SecretScanningBulkCreateOrgCustomPatternsResponse": "secret_scanning_bulk_create_org_custom_patterns_response",
     "SecretScanningBulkCreateRepoCustomPatternsRequest": "secret_scanning_bulk_create_repo_custom_patterns_request",
@@ -5385,6 +5563,9 @@ INDEX: dict[str, str] = {
     "SecretScanningPatternConfiguration": "secret_scanning_pattern_configuration",
     "SecretScanningPatternOverride": "secret_scanning_pattern_override",
     "SecretScanningPushProtectionBypass": "secret_scanning_push_protection_bypass",
+    "SecretScanningPushProtectionBypassPlaceholderId": "secret_scanning_push_protection_bypass_placeholder_id",
+    "SecretScanningPushProtectionBypassReason": "secret_scanning_push_protection_bypass_reason",
+    "SecretScanningRowVersion": "secret_scanning_row_version",
     "SecretScanningScan": "secret_scanning_scan",
     "SecretScanningScanHistory": "secret_scanning_scan_history",
     "SecretScanningUpdateAlertRequest": "secret_scanning_update_alert_request",
@@ -5395,6 +5576,8 @@ INDEX: dict[str, str] = {
     "SecretScanningUpdateOrgPatternConfigsRequestCustomPatternSetting": "secret_scanning_update_org_pattern_configs_request",
     "SecretScanningUpdateOrgPatternConfigsRequestProviderPatternSetting": "secret_scanning_update_org_pattern_configs_request",
     "SecretScanningUpdateOrgPatternConfigsResponse": "secret_scanning_update_org_pattern_configs_response",
+    "SecurityAdvisoryCreditTypes": "security_advisory_credit_types",
+    "SecurityAdvisoryEcosystems": "security_advisory_ecosystems",
     "SecurityAdvisoryEpss": "security_advisory_epss",
     "SecurityAndAnalysis": "security_and_analysis",
     "SecurityAndAnalysisAdvancedSecurity": "security_and_analysis",
@@ -5409,6 +5592,7 @@ INDEX: dict[str, str] = {
     "SecurityAndAnalysisSecretScanningNonProviderPatterns": "security_and_analysis",
     "SecurityAndAnalysisSecretScanningPushProtection": "security_and_analysis",
     "SelectedActions": "selected_actions",
+    "SelectedActionsUrl": "selected_actions_url",
     "SelfHostedRunnersSettings": "self_hosted_runners_settings",
     "Session": "agent_tasks_get_task_by_repo_and_id_response",
     "Session1": "agent_tasks_get_task_by_id_response",
@@ -5422,6 +5606,7 @@ INDEX: dict[str, str] = {
     "SessionRepository": "agent_tasks_get_task_by_repo_and_id_response",
     "SessionUsage": "agent_tasks_get_task_by_repo_and_id_response",
     "SessionUser": "agent_tasks_get_task_by_repo_and_id_response",
+    "ShaPinningRequired": "sha_pinning_required",
     "ShortBlob": "short_blob",
     "ShortBranch": "short_branch",
     "ShortBranchCommit": "short_branch",
@@ -5506,6 +5691,8 @@ INDEX: dict[str, str] = {
     "TopicSearchResultItemAliaseTopicRelation": "topic_search_result_item",
     "TopicSearchResultItemRelatedItem": "topic_search_result_item",
     "TopicSearchResultItemRelatedItemTopicRelation": "topic_search_result_item",
+    "TopicSearchResultItemTextMatch": "topic_search_result_item",
+    "TopicSearchResultItemTextMatchMatch": "topic_search_result_item",
     "Traffic": "traffic",
     "UnassignedIssueEvent": "unassigned_issue_event",
     "UnlabeledIssueEvent": "unlabeled_issue_event",
@@ -5517,6 +5704,8 @@ INDEX: dict[str, str] = {
     "UserMarketplacePurchase": "user_marketplace_purchase",
     "UserRoleAssignment": "user_role_assignment",
     "UserSearchResultItem": "user_search_result_item",
+    "UserSearchResultItemTextMatch": "user_search_result_item",
+    "UserSearchResultItemTextMatchMatch": "user_search_result_item",
     "UsersAddEmailForAuthenticatedUserRequest": "users_add_email_for_authenticated_user_request",
     "UsersAddEmailForAuthenticatedUserRequestUsersAddEmailForAuthenticatedUserRequest": "users_add_email_for_authenticated_user_request",
     "UsersAddSocialAccountForAuthenticatedUserRequest": "users_add_social_account_for_authenticated_user_request",
@@ -5546,6 +5735,7 @@ INDEX: dict[str, str] = {
     "ViewTraffic": "view_traffic",
     "Vulnerability": "vulnerability",
     "VulnerabilityPackage": "vulnerability",
+    "WaitTimer": "wait_timer",
     "WatchEvent": "watch_event",
     "WebhookBranchProtectionConfigurationDisabled": "webhook_branch_protection_configuration_disabled",
     "WebhookBranchProtectionConfigurationEnabled": "webhook_branch_protection_configuration_enabled",
@@ -5671,6 +5861,9 @@ INDEX: dict[str, str] = {
     "WebhookCommitCommentCreatedCommentReactions": "webhook_commit_comment_created",
     "WebhookCommitCommentCreatedCommentUser": "webhook_commit_comment_created",
     "WebhookConfig": "webhook_config",
+    "WebhookConfigContentType": "webhook_config_content_type",
+    "WebhookConfigSecret": "webhook_config_secret",
+    "WebhookConfigUrl": "webhook_config_url",
     "WebhookCreate": "webhook_create",
     "WebhookCustomPropertyCreated": "webhook_custom_property_created",
     "WebhookCustomPropertyDeleted": "webhook_custom_property_deleted",
@@ -5710,6 +5903,8 @@ INDEX: dict[str, str] = {
     "WebhookDeploymentCreatedWorkflowRunTriggeringActor": "webhook_deployment_created",
     "WebhookDeploymentProtectionRuleRequested": "webhook_deployment_protection_rule_requested",
     "WebhookDeploymentReviewApproved": "webhook_deployment_review_approved",
+    "WebhookDeploymentReviewApprovedReviewer": "webhook_deployment_review_approved",
+    "WebhookDeploymentReviewApprovedReviewerReviewer": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowJobRun": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRun": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRunActor": "webhook_deployment_review_approved",
@@ -5725,6 +5920,8 @@ INDEX: dict[str, str] = {
     "WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewRejected": "webhook_deployment_review_rejected",
+    "WebhookDeploymentReviewRejectedReviewer": "webhook_deployment_review_rejected",
+    "WebhookDeploymentReviewRejectedReviewerReviewer": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowJobRun": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowRun": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowRunActor": "webhook_deployment_review_rejected",
@@ -5813,19 +6010,26 @@ INDEX: dict[str, str] = {
     "WebhookGollum": "webhook_gollum",
     "WebhookGollumPage": "webhook_gollum",
     "WebhookInstallationCreated": "webhook_installation_created",
+    "WebhookInstallationCreatedRepository": "webhook_installation_created",
     "WebhookInstallationDeleted": "webhook_installation_deleted",
+    "WebhookInstallationDeletedRepository": "webhook_installation_deleted",
     "WebhookInstallationNewPermissionsAccepted": "webhook_installation_new_permissions_accepted",
+    "WebhookInstallationNewPermissionsAcceptedRepository": "webhook_installation_new_permissions_accepted",
     "WebhookInstallationRepositoriesAdded": "webhook_installation_repositories_added",
+    "WebhookInstallationRepositoriesAddedRepositoriesAddedItem": "webhook_installation_repositories_added",
     "WebhookInstallationRepositoriesAddedRepositoriesRemovedItem": "webhook_installation_repositories_added",
     "WebhookInstallationRepositoriesRemoved": "webhook_installation_repositories_removed",
+    "WebhookInstallationRepositoriesRemovedRepositoriesAddedItem": "webhook_installation_repositories_removed",
     "WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem": "webhook_installation_repositories_removed",
     "WebhookInstallationSuspend": "webhook_installation_suspend",
+    "WebhookInstallationSuspendRepository": "webhook_installation_suspend",
     "WebhookInstallationTargetRenamed": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedAccount": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChanges": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChangesLogin": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChangesSlug": "webhook_installation_target_renamed",
     "WebhookInstallationUnsuspend": "webhook_installation_unsuspend",
+    "WebhookInstallationUnsuspendRepository": "webhook_installation_unsuspend",
     "WebhookIssueCommentCreated": "webhook_issue_comment_created",
     "WebhookIssueCommentCreatedComment": "webhook_issue_comment_created",
     "WebhookIssueCommentCreatedCommentReactions": "webhook_issue_comment_created",
@@ -7355,10 +7559,14 @@ INDEX: dict[str, str] = {
     "WebhooksChanges8Tier": "webhooks_changes8",
     "WebhooksChanges8TierFrom": "webhooks_changes8",
     "WebhooksChangesBody": "webhooks_changes",
+    "WebhooksCodeScanningCommitOid": "webhooks_code_scanning_commit_oid",
+    "WebhooksCodeScanningRef": "webhooks_code_scanning_ref",
     "WebhooksComment": "webhooks_comment",
     "WebhooksCommentReactions": "webhooks_comment",
     "WebhooksCommentUser": "webhooks_comment",
     "WebhooksDeployKey": "webhooks_deploy_key",
+    "WebhooksDeployPusherType": "webhooks_deploy_pusher_type",
+    "WebhooksEffectiveDate": "webhooks_effective_date",
     "WebhooksIssue": "webhooks_issue",
     "WebhooksIssue2": "webhooks_issue2",
     "WebhooksIssue2Assignee": "webhooks_issue2",
@@ -7394,6 +7602,8 @@ INDEX: dict[str, str] = {
     "WebhooksMilestone3": "webhooks_milestone3",
     "WebhooksMilestone3Creator": "webhooks_milestone3",
     "WebhooksMilestoneCreator": "webhooks_milestone",
+    "WebhooksNullableString": "webhooks_nullable_string",
+    "WebhooksNumber": "webhooks_number",
     "WebhooksPreviousMarketplacePurchase": "webhooks_previous_marketplace_purchase",
     "WebhooksPreviousMarketplacePurchaseAccount": "webhooks_previous_marketplace_purchase",
     "WebhooksPreviousMarketplacePurchasePlan": "webhooks_previous_marketplace_purchase",
@@ -7440,6 +7650,7 @@ INDEX: dict[str, str] = {
     "WebhooksPullRequest5RequestedTeam": "webhooks_pull_request5",
     "WebhooksPullRequest5RequestedTeamParent": "webhooks_pull_request5",
     "WebhooksPullRequest5User": "webhooks_pull_request5",
+    "WebhooksRef0": "webhooks_ref0",
     "WebhooksRelease": "webhooks_release",
     "WebhooksRelease1": "webhooks_release1",
     "WebhooksRelease1Asset": "webhooks_release1",
@@ -7450,8 +7661,11 @@ INDEX: dict[str, str] = {
     "WebhooksReleaseAssetUploader": "webhooks_release",
     "WebhooksReleaseAuthor": "webhooks_release",
     "WebhooksReleaseReactions": "webhooks_release",
-    "WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem": "webhooks_repositories_added_webhooks_repositories_added_item",
-    "WebhooksRepositoriesWebhooksRepository": "webhooks_repositories_webhooks_repository",
+    "WebhooksRepositories": "webhooks_repositories",
+    "WebhooksRepositoriesAdded": "webhooks_repositories_added",
+    "WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem": "webhooks_repositories_added",
+    "WebhooksRepositoriesWebhooksRepository": "webhooks_repositories",
+    "WebhooksRepositorySelection": "webhooks_repository_selection",
     "WebhooksReview": "webhooks_review",
     "WebhooksReviewComment": "webhooks_review_comment",
     "WebhooksReviewCommentLinks": "webhooks_review_comment",
@@ -7464,8 +7678,9 @@ INDEX: dict[str, str] = {
     "WebhooksReviewLinksHtml": "webhooks_review",
     "WebhooksReviewLinksPullRequest": "webhooks_review",
     "WebhooksReviewUser": "webhooks_review",
-    "WebhooksReviewersWebhooksReviewer": "webhooks_reviewers_webhooks_reviewer_reviewer",
-    "WebhooksReviewersWebhooksReviewerReviewer": "webhooks_reviewers_webhooks_reviewer_reviewer",
+    "WebhooksReviewers": "webhooks_reviewers",
+    "WebhooksReviewersWebhooksReviewer": "webhooks_reviewers",
+    "WebhooksReviewersWebhooksReviewerReviewer": "webhooks_reviewers",
     "WebhooksRule": "webhooks_rule",
     "WebhooksSecurityAdvisory": "webhooks_security_advisory",
     "WebhooksSecurityAdvisoryCvss": "webhooks_security_advisory",
@@ -7495,6 +7710,7 @@ INDEX: dict[str, str] = {
     "WorkflowJob1Step": "webhook_workflow_job_in_progress",
     "WorkflowJobStep": "webhook_workflow_job_completed",
     "WorkflowRun": "workflow_run",
+    "WorkflowRunId": "workflow_run_id",
     "WorkflowRunUsage": "workflow_run_usage",
     "WorkflowRunUsageBillable": "workflow_run_usage",
     "WorkflowRunUsageBillableMACOS": "workflow_run_usage",

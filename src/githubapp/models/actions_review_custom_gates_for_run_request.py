@@ -7,6 +7,6 @@ from .review_custom_gates_state_required import ReviewCustomGatesStateRequired
 
 
 class ActionsReviewCustomGatesForRunRequest(
-    RootModel[ReviewCustomGatesCommentRequired | ReviewCustomGatesStateRequired]
+    RootModel[ReviewCustomGatesStateRequired | ReviewCustomGatesCommentRequired]
 ):
-    root: ReviewCustomGatesCommentRequired | ReviewCustomGatesStateRequired
+    root: ReviewCustomGatesStateRequired | ReviewCustomGatesCommentRequired

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -12,9 +11,6 @@ from .team import Team
 
 
 class CampaignSummaryAlertStats(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     open_count: int
     """
     The number of open alerts

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
 
 
 class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequestCodeScanningAlert(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     repository_id: int
     """
     The repository id
@@ -24,9 +20,6 @@ class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequestCodeScanningAl
 
 
 class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: Annotated[str, Field(max_length=50, min_length=1)]
     """
     The name of the campaign
@@ -65,9 +58,6 @@ class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequest(GitHubModel):
 
 
 class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequest1CodeScanningAlert(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     repository_id: int
     """
     The repository id
@@ -79,9 +69,6 @@ class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequest1CodeScanningA
 
 
 class CampaignsCreateCampaignRequestCampaignsCreateCampaignRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: Annotated[str, Field(max_length=50, min_length=1)]
     """
     The name of the campaign

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
 
 
 class CampaignsUpdateCampaignRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: Annotated[str | None, Field(max_length=50, min_length=1)] = None
     """
     The name of the campaign

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
@@ -110,9 +109,6 @@ class ChecksUpdateRequestChecksUpdateRequestAction(GitHubModel):
 
 
 class ChecksUpdateRequestChecksUpdateRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='allow',
-    )
     name: str | None = None
     """
     The name of the check. For example, "code-coverage".
@@ -254,9 +250,6 @@ class ChecksUpdateRequestChecksUpdateRequest1Action(GitHubModel):
 
 
 class ChecksUpdateRequestChecksUpdateRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='allow',
-    )
     name: str | None = None
     """
     The name of the check. For example, "code-coverage".

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
@@ -14,9 +13,6 @@ class CodeQualitySetupUpdateCodeQualitySetupUpdate(GitHubModel):
     Configuration for code quality setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured']
     """
     The desired state of code quality setup.
@@ -46,9 +42,6 @@ class CodeQualitySetupUpdateCodeQualitySetupUpdate1(GitHubModel):
     Configuration for code quality setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured'] | None = None
     """
     The desired state of code quality setup.
@@ -78,9 +71,6 @@ class CodeQualitySetupUpdateCodeQualitySetupUpdate2(GitHubModel):
     Configuration for code quality setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured'] | None = None
     """
     The desired state of code quality setup.
@@ -110,9 +100,6 @@ class CodeQualitySetupUpdateCodeQualitySetupUpdate3(GitHubModel):
     Configuration for code quality setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured'] | None = None
     """
     The desired state of code quality setup.
@@ -140,9 +127,6 @@ class CodeQualitySetupUpdateCodeQualitySetupUpdate4(GitHubModel):
     Configuration for code quality setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured'] | None = None
     """
     The desired state of code quality setup.

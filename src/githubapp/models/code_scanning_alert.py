@@ -39,7 +39,7 @@ class CodeScanningAlert(GitHubModel):
     """
     The REST API URL for fetching the list of instances for an alert.
     """
-    state: Literal['open', 'dismissed', 'fixed']
+    state: Annotated[Literal['open', 'dismissed', 'fixed'] | None, Field(...)]
     """
     State of a code scanning alert.
     """
@@ -48,11 +48,14 @@ class CodeScanningAlert(GitHubModel):
     The time that the alert was no longer detected and was considered fixed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
     dismissed_by: NullableSimpleUser | None
-    dismissed_at: datetime | None
+    dismissed_at: Annotated[datetime | None, Field(...)]
     """
     The time that the alert was dismissed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
-    dismissed_reason: Literal['false positive', "won't fix", 'used in tests', 'mitigated']
+    dismissed_reason: Annotated[
+        Literal['false positive', "won't fix", 'used in tests', 'mitigated'] | None,
+        Field(...),
+    ]
     """
     **Required when the state is dismissed.** The reason for dismissing or closing the alert.
     """

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
+from pydantic import Field
+from typing import Annotated
 from typing import Literal
 
 
@@ -11,7 +13,7 @@ class CodeScanningAutofix(GitHubModel):
     """
     The status of an autofix.
     """
-    description: str | None
+    description: Annotated[str | None, Field(...)]
     """
     The description of an autofix.
     """

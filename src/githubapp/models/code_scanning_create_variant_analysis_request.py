@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
@@ -10,9 +9,6 @@ from typing import Literal
 
 
 class CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     language: Literal['actions', 'cpp', 'csharp', 'go', 'java', 'javascript', 'python', 'ruby', 'rust', 'swift']
     """
     The language targeted by the CodeQL query
@@ -36,9 +32,6 @@ class CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisR
 
 
 class CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     language: Literal['actions', 'cpp', 'csharp', 'go', 'java', 'javascript', 'python', 'ruby', 'rust', 'swift']
     """
     The language targeted by the CodeQL query
@@ -62,9 +55,6 @@ class CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisR
 
 
 class CodeScanningCreateVariantAnalysisRequestCodeScanningCreateVariantAnalysisRequest2(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     language: Literal['actions', 'cpp', 'csharp', 'go', 'java', 'javascript', 'python', 'ruby', 'rust', 'swift']
     """
     The language targeted by the CodeQL query

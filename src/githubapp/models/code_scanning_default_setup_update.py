@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
@@ -11,9 +10,6 @@ class CodeScanningDefaultSetupUpdate(GitHubModel):
     Configuration for code scanning default setup.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['configured', 'not-configured'] | None = None
     """
     The desired state of code scanning default setup.

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 
 
 class CodeScanningUploadSarifRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     commit_sha: Annotated[
         str,
         Field(

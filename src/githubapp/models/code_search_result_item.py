@@ -6,7 +6,19 @@ from githubapp._model import GitHubModel
 from pydantic import Field
 from typing import Annotated
 from .minimal_repository import MinimalRepository
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
+
+
+class CodeSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class CodeSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[CodeSearchResultItemTextMatchMatch] | None = None
 
 
 class CodeSearchResultItem(GitHubModel):
@@ -27,6 +39,6 @@ class CodeSearchResultItem(GitHubModel):
     last_modified_at: datetime | None = None
     line_numbers: list[str] | None = None
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[CodeSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
 class CodeSecurityAttachConfigurationRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     scope: Literal['all', 'all_without_configurations', 'public', 'private_or_internal', 'selected']
     """
     The type of repositories to attach the configuration to. `selected` means the configuration will be attached to only the repositories specified by `selected_repository_ids`

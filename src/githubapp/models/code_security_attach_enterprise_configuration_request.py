@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
 class CodeSecurityAttachEnterpriseConfigurationRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     scope: Literal['all', 'all_without_configurations']
     """
     The type of repositories to attach the configuration to.

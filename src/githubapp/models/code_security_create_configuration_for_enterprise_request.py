@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -22,9 +21,6 @@ class CodeSecurityCreateConfigurationForEnterpriseRequestDependencyGraphAutosubm
 
 
 class CodeSecurityCreateConfigurationForEnterpriseRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the code security configuration. Must be unique within the enterprise.

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 
 
 class CodeSecurityDetachConfigurationRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     selected_repository_ids: Annotated[list[int], Field(max_length=250, min_length=1)]
     """
     An array of repository IDs to detach from configurations. Up to 250 IDs can be provided.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -50,9 +49,6 @@ class CodeSecurityUpdateConfigurationRequestSecretScanningDelegatedBypassOptions
 
 
 class CodeSecurityUpdateConfigurationRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str | None = None
     """
     The name of the code security configuration. Must be unique within the organization.

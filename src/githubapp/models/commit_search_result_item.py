@@ -8,7 +8,6 @@ from typing import Annotated
 from .minimal_repository import MinimalRepository
 from .nullable_git_user import NullableGitUser
 from .nullable_simple_user import NullableSimpleUser
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
 from .verification import Verification
 
 
@@ -39,6 +38,19 @@ class CommitSearchResultItemParent(GitHubModel):
     sha: str | None = None
 
 
+class CommitSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class CommitSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[CommitSearchResultItemTextMatchMatch] | None = None
+
+
 class CommitSearchResultItem(GitHubModel):
     """
     Commit Search Result Item
@@ -56,6 +68,6 @@ class CommitSearchResultItem(GitHubModel):
     score: float
     node_id: str
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[CommitSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 from .copilot_organization_seat_breakdown import CopilotOrganizationSeatBreakdown
 
@@ -12,9 +11,6 @@ class CopilotOrganizationDetails(GitHubModel):
     Information about the seat breakdown and policies set for an organization with a Copilot Business or Copilot Enterprise subscription.
     """
 
-    model_config = ConfigDict(
-        extra='allow',
-    )
     seat_breakdown: CopilotOrganizationSeatBreakdown
     public_code_suggestions: Literal['allow', 'block', 'unconfigured']
     """

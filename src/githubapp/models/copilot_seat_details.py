@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date as date_aliased
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -19,9 +18,6 @@ class CopilotSeatDetails(GitHubModel):
     Information about a Copilot Business seat assignment for a user, team, or organization.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     assignee: NullableSimpleUser | None = None
     organization: NullableOrganizationSimple | None = None
     assigning_team: Team | EnterpriseTeam | None = None

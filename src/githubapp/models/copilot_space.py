@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -92,9 +91,6 @@ class CopilotSpace(GitHubModel):
     A GitHub Copilot Space represents an interactive AI workspace where users can ask questions and get assistance.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     id: int
     """
     The unique identifier of the space.

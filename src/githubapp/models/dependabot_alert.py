@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -46,9 +45,6 @@ class DependabotAlert(GitHubModel):
     A Dependabot alert.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     number: int
     """
     The security alert number.
@@ -79,7 +75,7 @@ class DependabotAlert(GitHubModel):
     """
     The time that the alert was last updated in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
-    dismissed_at: datetime | None
+    dismissed_at: Annotated[datetime | None, Field(...)]
     """
     The time that the alert was dismissed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
@@ -95,7 +91,7 @@ class DependabotAlert(GitHubModel):
     """
     An optional comment associated with the alert's dismissal.
     """
-    fixed_at: datetime | None
+    fixed_at: Annotated[datetime | None, Field(...)]
     """
     The time that the alert was no longer detected and was considered fixed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class DependabotAlertPackage(GitHubModel):
@@ -10,9 +9,6 @@ class DependabotAlertPackage(GitHubModel):
     Details for the vulnerable package.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     ecosystem: str
     """
     The package's language or package management ecosystem.

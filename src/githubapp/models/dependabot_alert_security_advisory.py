@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -17,9 +16,6 @@ class DependabotAlertSecurityAdvisoryCvss(GitHubModel):
     Details for the advisory pertaining to the Common Vulnerability Scoring System.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     score: Annotated[float, Field(ge=0.0, le=10.0)]
     """
     The overall CVSS score of the advisory.
@@ -35,9 +31,6 @@ class DependabotAlertSecurityAdvisoryCwe(GitHubModel):
     A CWE weakness assigned to the advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     cwe_id: str
     """
     The unique CWE ID.
@@ -53,9 +46,6 @@ class DependabotAlertSecurityAdvisoryIdentifier(GitHubModel):
     An advisory identifier.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     type: Literal['CVE', 'GHSA']
     """
     The type of advisory identifier.
@@ -71,9 +61,6 @@ class DependabotAlertSecurityAdvisoryReference(GitHubModel):
     A link to additional advisory information.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     url: str
     """
     The URL of the reference.
@@ -85,9 +72,6 @@ class DependabotAlertSecurityAdvisory(GitHubModel):
     Details for the GitHub Security Advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     ghsa_id: str
     """
     The unique GitHub Security Advisory ID assigned to the advisory.

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -47,9 +46,6 @@ class DependabotAlertWithRepository(GitHubModel):
     A Dependabot alert.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     number: int
     """
     The security alert number.
@@ -80,7 +76,7 @@ class DependabotAlertWithRepository(GitHubModel):
     """
     The time that the alert was last updated in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
-    dismissed_at: datetime | None
+    dismissed_at: Annotated[datetime | None, Field(...)]
     """
     The time that the alert was dismissed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """
@@ -96,7 +92,7 @@ class DependabotAlertWithRepository(GitHubModel):
     """
     An optional comment associated with the alert's dismissal.
     """
-    fixed_at: datetime | None
+    fixed_at: Annotated[datetime | None, Field(...)]
     """
     The time that the alert was no longer detected and was considered fixed in ISO 8601 format: `YYYY-MM-DDTHH:MM:SSZ`.
     """

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 from .nullable_simple_repository import NullableSimpleRepository
 
@@ -12,9 +11,6 @@ class DependabotRepositoryAccessDetails(GitHubModel):
     Information about repositories that Dependabot is able to access in an organization
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     default_level: Literal['public', 'internal'] | None = None
     """
     The default repository access level for Dependabot updates.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
@@ -15,9 +14,6 @@ class DependabotUpdateAlertRequestDependabotUpdateAlertRequestAgentAssignment(Gi
     included in `assignees`. Ignored when no agent is being assigned.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     custom_instructions: str | None = None
     """
     Custom instructions for the agent.
@@ -33,9 +29,6 @@ class DependabotUpdateAlertRequestDependabotUpdateAlertRequestAgentAssignment(Gi
 
 
 class DependabotUpdateAlertRequestDependabotUpdateAlertRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['dismissed', 'open']
     """
     The state of the Dependabot alert.
@@ -73,9 +66,6 @@ class DependabotUpdateAlertRequestDependabotUpdateAlertRequest1AgentAssignment(G
     included in `assignees`. Ignored when no agent is being assigned.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     custom_instructions: str | None = None
     """
     Custom instructions for the agent.
@@ -91,9 +81,6 @@ class DependabotUpdateAlertRequestDependabotUpdateAlertRequest1AgentAssignment(G
 
 
 class DependabotUpdateAlertRequestDependabotUpdateAlertRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     state: Literal['dismissed', 'open'] | None = None
     """
     The state of the Dependabot alert.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -10,9 +9,6 @@ from .metadata import Metadata
 
 
 class Dependency(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     package_url: Annotated[str | None, Field(pattern='^pkg')] = None
     """
     Package-url (PURL) of dependency. See https://github.com/package-url/purl-spec for more details.

@@ -2,14 +2,9 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class EmptyObject(GitHubModel):
     """
     An object without any properties.
     """
-
-    model_config = ConfigDict(
-        extra='forbid',
-    )

@@ -9,17 +9,7 @@ from .simple_user import SimpleUser
 from .team import Team
 
 
-class EnvironmentProtectionRules(GitHubModel):
-    id: int
-    node_id: str
-    type: str
-    wait_timer: int | None = None
-    """
-    The amount of time to delay a job after the job is initially triggered. The time (in minutes) must be an integer between 0 and 43,200 (30 days).
-    """
-
-
-class EnvironmentProtectionRules1Reviewer(GitHubModel):
+class EnvironmentProtectionRulesReviewer(GitHubModel):
     type: Literal['User', 'Team'] | None = None
     """
     The type of reviewer.
@@ -27,7 +17,7 @@ class EnvironmentProtectionRules1Reviewer(GitHubModel):
     reviewer: SimpleUser | Team | None = None
 
 
-class EnvironmentProtectionRules1(GitHubModel):
+class EnvironmentProtectionRules(GitHubModel):
     id: int
     node_id: str
     prevent_self_review: bool | None = None
@@ -35,9 +25,19 @@ class EnvironmentProtectionRules1(GitHubModel):
     Whether deployments to this environment can be approved by the user who created the deployment.
     """
     type: str
-    reviewers: list[EnvironmentProtectionRules1Reviewer] | None = None
+    reviewers: list[EnvironmentProtectionRulesReviewer] | None = None
     """
     The people or teams that may approve jobs that reference the environment. You can list up to six users or teams as reviewers. The reviewers must have at least read access to the repository. Only one of the required reviewers needs to approve the job for it to proceed.
+    """
+
+
+class EnvironmentProtectionRules1(GitHubModel):
+    id: int
+    node_id: str
+    type: str
+    wait_timer: int | None = None
+    """
+    The amount of time to delay a job after the job is initially triggered. The time (in minutes) must be an integer between 0 and 43,200 (30 days).
     """
 
 

@@ -40,6 +40,6 @@ class Event(GitHubModel):
     actor: Actor
     repo: EventRepo
     org: Actor | None = None
-    payload: CreateEvent | DeleteEvent | DiscussionEvent | IssuesEvent | IssueCommentEvent | ForkEvent | GollumEvent | MemberEvent | PublicEvent | PushEvent | PullRequestEvent | PullRequestReviewCommentEvent | PullRequestReviewEvent | CommitCommentEvent | ReleaseEvent | WatchEvent
+    payload: PullRequestEvent | CreateEvent | IssuesEvent | PushEvent | DeleteEvent | IssueCommentEvent | PullRequestReviewCommentEvent | PullRequestReviewEvent | DiscussionEvent | ForkEvent | MemberEvent | CommitCommentEvent | ReleaseEvent | GollumEvent | WatchEvent | PublicEvent
     public: bool
     created_at: Annotated[datetime | None, Field(...)]

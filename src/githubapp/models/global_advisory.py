@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -59,9 +58,6 @@ class GlobalAdvisory(GitHubModel):
     A GitHub Security Advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     ghsa_id: str
     """
     The GitHub Security Advisory ID.

@@ -34,24 +34,24 @@ from .unlabeled_issue_event import UnlabeledIssueEvent
 
 class IssueEventForIssue(
     RootModel[
-        LabeledIssueEvent
+        AssignedIssueEvent
+        | ReviewRequestedIssueEvent
+        | ReviewRequestRemovedIssueEvent
+        | IssueTypeChangedIssueEvent
+        | LabeledIssueEvent
         | UnlabeledIssueEvent
-        | AssignedIssueEvent
         | UnassignedIssueEvent
+        | IssueTypeAddedIssueEvent
+        | IssueTypeRemovedIssueEvent
         | MilestonedIssueEvent
         | DemilestonedIssueEvent
         | RenamedIssueEvent
-        | ReviewRequestedIssueEvent
-        | ReviewRequestRemovedIssueEvent
         | ReviewDismissedIssueEvent
         | LockedIssueEvent
         | AddedToProjectIssueEvent
         | MovedColumnInProjectIssueEvent
         | RemovedFromProjectIssueEvent
         | ConvertedNoteToIssueIssueEvent
-        | IssueTypeAddedIssueEvent
-        | IssueTypeRemovedIssueEvent
-        | IssueTypeChangedIssueEvent
         | SubIssueAddedIssueEvent
         | SubIssueRemovedIssueEvent
         | ParentIssueAddedIssueEvent
@@ -63,7 +63,7 @@ class IssueEventForIssue(
     ]
 ):
     root: Annotated[
-        LabeledIssueEvent | UnlabeledIssueEvent | AssignedIssueEvent | UnassignedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent,
+        AssignedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | IssueTypeChangedIssueEvent | LabeledIssueEvent | UnlabeledIssueEvent | UnassignedIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent,
         Field(title='Issue Event for Issue'),
     ]
     """

@@ -15,7 +15,6 @@ from .nullable_milestone import NullableMilestone
 from .nullable_simple_user import NullableSimpleUser
 from .reaction_rollup import ReactionRollup
 from .repository import Repository
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
 from .simple_user import SimpleUser
 from .sub_issues_summary import SubIssuesSummary
 
@@ -28,6 +27,19 @@ class IssueSearchResultItemLabel(GitHubModel):
     color: str | None = None
     default: bool | None = None
     description: str | None = None
+
+
+class IssueSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class IssueSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[IssueSearchResultItemTextMatchMatch] | None = None
 
 
 class IssueSearchResultItemPullRequest(GitHubModel):
@@ -70,7 +82,7 @@ class IssueSearchResultItem(GitHubModel):
     updated_at: datetime
     closed_at: Annotated[datetime | None, Field(...)]
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[IssueSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None
     pull_request: IssueSearchResultItemPullRequest | None = None

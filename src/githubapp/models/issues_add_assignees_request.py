@@ -25,7 +25,7 @@ class IssuesAddAssigneesRequestAssignees(GitHubModel):
 
 
 class IssuesAddAssigneesRequest(GitHubModel):
-    assignees: list[str | IssuesAddAssigneesRequestAssignees] | None = None
+    assignees: list[IssuesAddAssigneesRequestAssignees | str] | None = None
     """
     Usernames of people to assign this issue to. _NOTE: Only users with push access can add assignees to an issue. Assignees are silently ignored otherwise._
     """

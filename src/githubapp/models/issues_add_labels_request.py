@@ -29,7 +29,7 @@ class IssuesAddLabelsRequestIssuesAddLabelsRequestLabels(GitHubModel):
 
 class IssuesAddLabelsRequestIssuesAddLabelsRequest(GitHubModel):
     labels: Annotated[
-        list[str | IssuesAddLabelsRequestIssuesAddLabelsRequestLabels] | None,
+        list[IssuesAddLabelsRequestIssuesAddLabelsRequestLabels | str] | None,
         Field(min_length=1),
     ] = None
     """

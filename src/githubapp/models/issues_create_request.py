@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class IssuesCreateRequestLabels(GitHubModel):
@@ -13,9 +12,6 @@ class IssuesCreateRequestLabels(GitHubModel):
 
 
 class IssuesCreateRequestIssueFieldValue(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     field_id: int
     """
     The ID of the issue field to set
@@ -40,7 +36,7 @@ class IssuesCreateRequest(GitHubModel):
     Login for the user that this issue should be assigned to. _NOTE: Only users with push access can set the assignee for new issues. The assignee is silently dropped otherwise. **This field is closing down.**_
     """
     milestone: str | int | None = None
-    labels: list[str | IssuesCreateRequestLabels] | None = None
+    labels: list[IssuesCreateRequestLabels | str] | None = None
     """
     Labels to associate with this issue. _NOTE: Only users with push access can set labels for new issues. Labels are silently dropped otherwise._
     """

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 
 
 class IssuesSetIssueFieldValuesRequestIssueFieldValue(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     field_id: int
     """
     The ID of the issue field to set

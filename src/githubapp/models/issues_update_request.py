@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
@@ -42,9 +41,6 @@ class IssuesUpdateRequestAssignees(GitHubModel):
 
 
 class IssuesUpdateRequestIssueFieldValue(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     field_id: int
     """
     The ID of the issue field to set
@@ -118,11 +114,11 @@ class IssuesUpdateRequest(GitHubModel):
     The ID of the issue to mark as the canonical duplicate when `state_reason` is `duplicate`. The issue must exist and be accessible to the authenticated user. Ignored when `state_reason` is not `duplicate`.
     """
     milestone: str | int | None = None
-    labels: list[str | IssuesUpdateRequestLabels] | None = None
+    labels: list[IssuesUpdateRequestLabels | str] | None = None
     """
     Labels to associate with this issue. Pass one or more labels to _replace_ the set of labels on this issue. Send an empty array (`[]`) to clear all labels from the issue. Only users with push access can set labels for issues. Without push access to the repository, label changes are silently dropped.
     """
-    assignees: list[str | IssuesUpdateRequestAssignees] | None = None
+    assignees: list[IssuesUpdateRequestAssignees | str] | None = None
     """
     Usernames to assign to this issue. Pass one or more user logins to _replace_ the set of assignees on this issue. Send an empty array (`[]`) to clear all assignees from the issue. Only users with push access can set assignees for new issues. Without push access to the repository, assignee changes are silently dropped.
     """
@@ -130,7 +126,7 @@ class IssuesUpdateRequest(GitHubModel):
     """
     An array of issue field values to set on this issue. Each field value must include the field ID and the value to set. Only users with push access can set field values for issues
     """
-    type: str | IssuesUpdateRequestType | None = None
+    type: IssuesUpdateRequestType | str | None = None
     """
     The issue type to associate with this issue. Only users with push access can set the type for issues. Without push access to the repository, type changes are silently dropped.
     """

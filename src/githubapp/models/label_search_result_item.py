@@ -4,7 +4,19 @@ from __future__ import annotations
 from githubapp._model import GitHubModel
 from pydantic import Field
 from typing import Annotated
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
+
+
+class LabelSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class LabelSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[LabelSearchResultItemTextMatchMatch] | None = None
 
 
 class LabelSearchResultItem(GitHubModel):
@@ -21,6 +33,6 @@ class LabelSearchResultItem(GitHubModel):
     description: Annotated[str | None, Field(...)]
     score: float
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[LabelSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from .dependency import Dependency
 from .metadata import Metadata
 
 
 class ManifestFile(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     source_location: str | None = None
     """
     The path of the manifest file relative to the root of the Git repository.
@@ -18,9 +14,6 @@ class ManifestFile(GitHubModel):
 
 
 class Manifest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the manifest.

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class MigrationsMapCommitAuthorRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     email: str | None = None
     """
     The new Git author email.

@@ -131,14 +131,14 @@ class OrganizationSecretScanningAlert(GitHubModel):
         | SecretScanningLocationIssueTitle
         | SecretScanningLocationIssueBody
         | SecretScanningLocationIssueComment
-        | SecretScanningLocationDiscussionTitle
-        | SecretScanningLocationDiscussionBody
-        | SecretScanningLocationDiscussionComment
         | SecretScanningLocationPullRequestTitle
         | SecretScanningLocationPullRequestBody
         | SecretScanningLocationPullRequestComment
         | SecretScanningLocationPullRequestReview
         | SecretScanningLocationPullRequestReviewComment
+        | SecretScanningLocationDiscussionTitle
+        | SecretScanningLocationDiscussionBody
+        | SecretScanningLocationDiscussionComment
         | None
     ) = None
     """

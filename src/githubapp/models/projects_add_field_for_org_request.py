@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import RootModel
 from typing import Literal
 from .projects_v2_field_iteration_configuration import ProjectsV2FieldIterationConfiguration
@@ -10,33 +9,6 @@ from .projects_v2_field_single_select_option import ProjectsV2FieldSingleSelectO
 
 
 class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    issue_field_id: int
-    """
-    The ID of the IssueField to create the field for.
-    """
-
-
-class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    name: str
-    """
-    The name of the field.
-    """
-    data_type: Literal['text', 'number', 'date']
-    """
-    The field's data type.
-    """
-
-
-class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest2(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the field.
@@ -51,10 +23,7 @@ class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest2(GitHubModel):
     """
 
 
-class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest3(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest1(GitHubModel):
     name: str
     """
     The name of the field.
@@ -64,6 +33,24 @@ class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest3(GitHubModel):
     The field's data type.
     """
     iteration_configuration: ProjectsV2FieldIterationConfiguration
+
+
+class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest2(GitHubModel):
+    name: str
+    """
+    The name of the field.
+    """
+    data_type: Literal['text', 'number', 'date']
+    """
+    The field's data type.
+    """
+
+
+class ProjectsAddFieldForOrgRequestProjectsAddFieldForOrgRequest3(GitHubModel):
+    issue_field_id: int
+    """
+    The ID of the IssueField to create the field for.
+    """
 
 
 class ProjectsAddFieldForOrgRequest(

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import RootModel
 from typing import Literal
 from .projects_v2_field_iteration_configuration import ProjectsV2FieldIterationConfiguration
@@ -10,23 +9,6 @@ from .projects_v2_field_single_select_option import ProjectsV2FieldSingleSelectO
 
 
 class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
-    name: str
-    """
-    The name of the field.
-    """
-    data_type: Literal['text', 'number', 'date']
-    """
-    The field's data type.
-    """
-
-
-class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the field.
@@ -41,10 +23,7 @@ class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest1(GitHubModel)
     """
 
 
-class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest2(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
+class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest1(GitHubModel):
     name: str
     """
     The name of the field.
@@ -54,6 +33,17 @@ class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest2(GitHubModel)
     The field's data type.
     """
     iteration_configuration: ProjectsV2FieldIterationConfiguration
+
+
+class ProjectsAddFieldForUserRequestProjectsAddFieldForUserRequest2(GitHubModel):
+    name: str
+    """
+    The name of the field.
+    """
+    data_type: Literal['text', 'number', 'date']
+    """
+    The field's data type.
+    """
 
 
 class ProjectsAddFieldForUserRequest(

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import RootModel
 from typing import Literal
 
 
 class ProjectsAddItemForUserRequestProjectsAddItemForUserRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     type: Literal['Issue', 'PullRequest']
     """
     The type of item to add to the project. Must be either Issue or PullRequest.
@@ -34,9 +30,6 @@ class ProjectsAddItemForUserRequestProjectsAddItemForUserRequest(GitHubModel):
 
 
 class ProjectsAddItemForUserRequestProjectsAddItemForUserRequest1(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     type: Literal['Issue', 'PullRequest']
     """
     The type of item to add to the project. Must be either Issue or PullRequest.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from typing import Annotated
@@ -14,9 +13,6 @@ class ProjectsCreateViewForOrgRequestSortByItem(RootModel[list[int | str]]):
 
 
 class ProjectsCreateViewForOrgRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the view.

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from datetime import date as date_aliased
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class ProjectsV2FieldIterationConfigurationIteration(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     title: str
     """
     The title of the iteration.

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
 class ProjectsV2FieldSingleSelectOption(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str | None = None
     """
     The display name of the option.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from .branch_restriction_policy import BranchRestrictionPolicy
 from .integration import Integration
 from .simple_user import SimpleUser
@@ -48,45 +47,27 @@ class ProtectedBranchRequiredSignatures(GitHubModel):
 
 
 class ProtectedBranchEnforceAdmins(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     url: str
     enabled: bool
 
 
 class ProtectedBranchRequiredLinearHistory(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool
 
 
 class ProtectedBranchAllowForcePushes(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool
 
 
 class ProtectedBranchAllowDeletions(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool
 
 
 class ProtectedBranchRequiredConversationResolution(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool | None = None
 
 
 class ProtectedBranchBlockCreations(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool
 
 
@@ -95,9 +76,6 @@ class ProtectedBranchLockBranch(GitHubModel):
     Whether to set the branch as read-only. If this is true, users will not be able to push to the branch.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool = False
 
 
@@ -106,9 +84,6 @@ class ProtectedBranchAllowForkSyncing(GitHubModel):
     Whether users can pull changes from upstream when the branch is locked. Set to `true` to allow fork syncing. Set to `false` to prevent fork syncing.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     enabled: bool = False
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 
@@ -20,9 +19,6 @@ class PublicUser(GitHubModel):
     Public User
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     login: str
     id: int
     user_view_type: str | None = None

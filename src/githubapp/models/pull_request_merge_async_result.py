@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 
 
@@ -11,9 +10,6 @@ class PullRequestMergeAsyncResultDetails(GitHubModel):
     When an asynchronous merge request was created or already existed
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     message: str
     uuid: str
     merge_method: Literal['default', 'merge', 'squash', 'rebase']
@@ -26,25 +22,19 @@ class PullRequestMergeAsyncResultDetails(GitHubModel):
 
 class PullRequestMergeAsyncResultDetails1(GitHubModel):
     """
-    When the pull request cannot be merged
+    When the pull request is already merged
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     message: str
+    sha: str
 
 
 class PullRequestMergeAsyncResultDetails2(GitHubModel):
     """
-    When the pull request is already merged
+    When the pull request cannot be merged
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     message: str
-    sha: str
 
 
 class PullRequestMergeAsyncResult(GitHubModel):
@@ -52,8 +42,5 @@ class PullRequestMergeAsyncResult(GitHubModel):
     Pull Request Merge Async Result
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     status: Literal['pending', 'merged', 'enqueued', 'failed']
     details: PullRequestMergeAsyncResultDetails | PullRequestMergeAsyncResultDetails1 | PullRequestMergeAsyncResultDetails2

@@ -8,7 +8,6 @@ from typing import Annotated
 from typing import Literal
 from .nullable_license_simple import NullableLicenseSimple
 from .nullable_simple_user import NullableSimpleUser
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
 
 
 class RepoSearchResultItemPermissions(GitHubModel):
@@ -17,6 +16,19 @@ class RepoSearchResultItemPermissions(GitHubModel):
     push: bool
     triage: bool | None = None
     pull: bool
+
+
+class RepoSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class RepoSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[RepoSearchResultItemTextMatchMatch] | None = None
 
 
 class RepoSearchResultItem(GitHubModel):
@@ -115,7 +127,7 @@ class RepoSearchResultItem(GitHubModel):
     license: NullableLicenseSimple | None
     permissions: RepoSearchResultItemPermissions | None = None
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[RepoSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None
     temp_clone_token: str | None = None

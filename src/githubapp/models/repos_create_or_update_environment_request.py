@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 from .deployment_branch_policy_settings import DeploymentBranchPolicySettings
 
@@ -19,9 +18,6 @@ class ReposCreateOrUpdateEnvironmentRequestReviewer(GitHubModel):
 
 
 class ReposCreateOrUpdateEnvironmentRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     wait_timer: int | None = None
     """
     The amount of time to delay a job after the job is initially triggered. The time (in minutes) must be an integer between 0 and 43,200 (30 days).

@@ -48,7 +48,7 @@ class ReposCreateRepoRulesetRequest(GitHubModel):
     The actors that can bypass the rules in this ruleset
     """
     conditions: RepositoryRulesetConditions | None = None
-    rules: list[RepositoryRuleCreation | RepositoryRuleUpdate | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleMergeQueue | RepositoryRuleRequiredDeployments | RepositoryRuleRequiredSignatures | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleNonFastForward | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview | RepositoryRuleLicenseComplianceScanning | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize] | None = (
+    rules: list[RepositoryRuleUpdate | RepositoryRuleMergeQueue | RepositoryRuleRequiredDeployments | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize | RepositoryRuleCreation | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleRequiredSignatures | RepositoryRuleNonFastForward | RepositoryRuleLicenseComplianceScanning] | None = (
         None
     )
     """

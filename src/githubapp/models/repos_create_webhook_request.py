@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class ReposCreateWebhookRequestConfig(GitHubModel):
@@ -26,9 +25,6 @@ class ReposCreateWebhookRequestConfig(GitHubModel):
 
 
 class ReposCreateWebhookRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str | None = None
     """
     Use `web` to create a webhook. Default: `web`. This parameter only accepts the value `web`.

@@ -36,7 +36,7 @@ class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPage
     """
     The process by which the GitHub Pages site will be built. `workflow` means that the site is built by a custom GitHub Actions workflow. `legacy` means that the site is built by GitHub when changes are pushed to a specific branch.
     """
-    source: Literal['gh-pages', 'master', 'master /docs'] | ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequestSource | None = (
+    source: ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequestSource | Literal['gh-pages', 'master', 'master /docs'] | None = (
         None
     )
 
@@ -69,7 +69,7 @@ class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPage
     """
     The process by which the GitHub Pages site will be built. `workflow` means that the site is built by a custom GitHub Actions workflow. `legacy` means that the site is built by GitHub when changes are pushed to a specific branch.
     """
-    source: Literal['gh-pages', 'master', 'master /docs'] | ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest1Source
+    source: ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest1Source | Literal['gh-pages', 'master', 'master /docs']
 
 
 class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest2Source(GitHubModel):
@@ -100,7 +100,7 @@ class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPage
     """
     The process by which the GitHub Pages site will be built. `workflow` means that the site is built by a custom GitHub Actions workflow. `legacy` means that the site is built by GitHub when changes are pushed to a specific branch.
     """
-    source: Literal['gh-pages', 'master', 'master /docs'] | ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest2Source | None = (
+    source: ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest2Source | Literal['gh-pages', 'master', 'master /docs'] | None = (
         None
     )
 
@@ -133,7 +133,7 @@ class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPage
     """
     The process by which the GitHub Pages site will be built. `workflow` means that the site is built by a custom GitHub Actions workflow. `legacy` means that the site is built by GitHub when changes are pushed to a specific branch.
     """
-    source: Literal['gh-pages', 'master', 'master /docs'] | ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest3Source | None = (
+    source: ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest3Source | Literal['gh-pages', 'master', 'master /docs'] | None = (
         None
     )
 
@@ -166,7 +166,7 @@ class ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPage
     """
     The process by which the GitHub Pages site will be built. `workflow` means that the site is built by a custom GitHub Actions workflow. `legacy` means that the site is built by GitHub when changes are pushed to a specific branch.
     """
-    source: Literal['gh-pages', 'master', 'master /docs'] | ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest4Source | None = (
+    source: ReposUpdateInformationAboutPagesSiteRequestReposUpdateInformationAboutPagesSiteRequest4Source | Literal['gh-pages', 'master', 'master /docs'] | None = (
         None
     )
 

@@ -57,7 +57,7 @@ class ReposUpdateOrgRulesetRequest(GitHubModel):
     The push rulesets conditions object does not require the `ref_name` property.
     For repository policy rulesets, the conditions object should only contain the `repository_name`, the `repository_id`, or the `repository_property`.
     """
-    rules: list[RepositoryRuleCreation | RepositoryRuleUpdate | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleRequiredDeployments | RepositoryRuleRequiredSignatures | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleNonFastForward | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview] | None = (
+    rules: list[RepositoryRuleUpdate | RepositoryRuleRequiredDeployments | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview | RepositoryRuleCreation | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleRequiredSignatures | RepositoryRuleNonFastForward] | None = (
         None
     )
     """

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 
 
 class ReposUpdateWebhookConfigForRepoRequest(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     url: str | None = None
     """
     The URL to which the payloads will be delivered.

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -73,9 +72,6 @@ class RepositoryAdvisory(GitHubModel):
     A repository security advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     ghsa_id: str
     """
     The GitHub Security Advisory ID.

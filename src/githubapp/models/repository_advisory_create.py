@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -24,9 +23,6 @@ class RepositoryAdvisoryCreateVulnerabilityPackage(GitHubModel):
 
 
 class RepositoryAdvisoryCreateVulnerability(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     package: RepositoryAdvisoryCreateVulnerabilityPackage
     """
     The name of the package affected by the vulnerability.
@@ -46,9 +42,6 @@ class RepositoryAdvisoryCreateVulnerability(GitHubModel):
 
 
 class RepositoryAdvisoryCreateCredit(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     login: str
     """
     The username of the user credited.
@@ -60,9 +53,6 @@ class RepositoryAdvisoryCreateCredit(GitHubModel):
 
 
 class RepositoryAdvisoryCreate(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     summary: Annotated[str, Field(max_length=1024)]
     """
     A short summary of the advisory.

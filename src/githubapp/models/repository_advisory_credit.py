@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from typing import Literal
 from .simple_user import SimpleUser
 
@@ -12,9 +11,6 @@ class RepositoryAdvisoryCredit(GitHubModel):
     A credit given to a user for a repository security advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     user: SimpleUser
     type: Literal['analyst', 'finder', 'reporter', 'coordinator', 'remediation_developer', 'remediation_reviewer', 'remediation_verifier', 'tool', 'sponsor', 'other']
     """

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -24,9 +23,6 @@ class RepositoryAdvisoryUpdateVulnerabilityPackage(GitHubModel):
 
 
 class RepositoryAdvisoryUpdateVulnerability(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     package: RepositoryAdvisoryUpdateVulnerabilityPackage
     """
     The name of the package affected by the vulnerability.
@@ -46,9 +42,6 @@ class RepositoryAdvisoryUpdateVulnerability(GitHubModel):
 
 
 class RepositoryAdvisoryUpdateCredit(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     login: str
     """
     The username of the user credited.
@@ -60,9 +53,6 @@ class RepositoryAdvisoryUpdateCredit(GitHubModel):
 
 
 class RepositoryAdvisoryUpdate(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     summary: Annotated[str | None, Field(max_length=1024)] = None
     """
     A short summary of the advisory.

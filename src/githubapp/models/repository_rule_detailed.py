@@ -30,40 +30,19 @@ from .repository_rule_update import RepositoryRuleUpdate
 from .repository_rule_workflows import RepositoryRuleWorkflows
 
 
-class RepositoryRuleDetailed1(RepositoryRuleCreation, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed1(RepositoryRuleUpdate, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed2(RepositoryRuleUpdate, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed2(RepositoryRuleMergeQueue, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed3(RepositoryRuleDeletion, RepositoryRuleRulesetInfo):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed4(
-    RepositoryRuleRequiredLinearHistory,
-    RepositoryRuleRulesetInfo,
-):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed5(RepositoryRuleMergeQueue, RepositoryRuleRulesetInfo):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed6(
+class RepositoryRuleDetailed3(
     RepositoryRuleRequiredDeployments,
     RepositoryRuleRulesetInfo,
 ):
@@ -72,22 +51,13 @@ class RepositoryRuleDetailed6(
     """
 
 
-class RepositoryRuleDetailed7(
-    RepositoryRuleRequiredSignatures,
-    RepositoryRuleRulesetInfo,
-):
+class RepositoryRuleDetailed4(RepositoryRulePullRequest, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed8(RepositoryRulePullRequest, RepositoryRuleRulesetInfo):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed9(
+class RepositoryRuleDetailed5(
     RepositoryRuleRequiredStatusChecks,
     RepositoryRuleRulesetInfo,
 ):
@@ -96,13 +66,7 @@ class RepositoryRuleDetailed9(
     """
 
 
-class RepositoryRuleDetailed10(RepositoryRuleNonFastForward, RepositoryRuleRulesetInfo):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed11(
+class RepositoryRuleDetailed6(
     RepositoryRuleCommitMessagePattern,
     RepositoryRuleRulesetInfo,
 ):
@@ -111,7 +75,7 @@ class RepositoryRuleDetailed11(
     """
 
 
-class RepositoryRuleDetailed12(
+class RepositoryRuleDetailed7(
     RepositoryRuleCommitAuthorEmailPattern,
     RepositoryRuleRulesetInfo,
 ):
@@ -120,7 +84,7 @@ class RepositoryRuleDetailed12(
     """
 
 
-class RepositoryRuleDetailed13(
+class RepositoryRuleDetailed8(
     RepositoryRuleCommitterEmailPattern,
     RepositoryRuleRulesetInfo,
 ):
@@ -129,7 +93,7 @@ class RepositoryRuleDetailed13(
     """
 
 
-class RepositoryRuleDetailed14(
+class RepositoryRuleDetailed9(
     RepositoryRuleBranchNamePattern,
     RepositoryRuleRulesetInfo,
 ):
@@ -138,25 +102,25 @@ class RepositoryRuleDetailed14(
     """
 
 
-class RepositoryRuleDetailed15(RepositoryRuleTagNamePattern, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed10(RepositoryRuleTagNamePattern, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed16(RepositoryRuleWorkflows, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed11(RepositoryRuleWorkflows, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed17(RepositoryRuleCodeScanning, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed12(RepositoryRuleCodeScanning, RepositoryRuleRulesetInfo):
     """
     A repository rule with ruleset details.
     """
 
 
-class RepositoryRuleDetailed18(
+class RepositoryRuleDetailed13(
     RepositoryRuleCopilotCodeReview,
     RepositoryRuleRulesetInfo,
 ):
@@ -165,16 +129,7 @@ class RepositoryRuleDetailed18(
     """
 
 
-class RepositoryRuleDetailed19(
-    RepositoryRuleLicenseComplianceScanning,
-    RepositoryRuleRulesetInfo,
-):
-    """
-    A repository rule with ruleset details.
-    """
-
-
-class RepositoryRuleDetailed20(
+class RepositoryRuleDetailed14(
     RepositoryRuleFilePathRestriction,
     RepositoryRuleRulesetInfo,
 ):
@@ -183,7 +138,7 @@ class RepositoryRuleDetailed20(
     """
 
 
-class RepositoryRuleDetailed21(
+class RepositoryRuleDetailed15(
     RepositoryRuleMaxFilePathLength,
     RepositoryRuleRulesetInfo,
 ):
@@ -192,7 +147,7 @@ class RepositoryRuleDetailed21(
     """
 
 
-class RepositoryRuleDetailed22(
+class RepositoryRuleDetailed16(
     RepositoryRuleFileExtensionRestriction,
     RepositoryRuleRulesetInfo,
 ):
@@ -201,7 +156,52 @@ class RepositoryRuleDetailed22(
     """
 
 
-class RepositoryRuleDetailed23(RepositoryRuleMaxFileSize, RepositoryRuleRulesetInfo):
+class RepositoryRuleDetailed17(RepositoryRuleMaxFileSize, RepositoryRuleRulesetInfo):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed18(RepositoryRuleCreation, RepositoryRuleRulesetInfo):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed19(RepositoryRuleDeletion, RepositoryRuleRulesetInfo):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed20(
+    RepositoryRuleRequiredLinearHistory,
+    RepositoryRuleRulesetInfo,
+):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed21(
+    RepositoryRuleRequiredSignatures,
+    RepositoryRuleRulesetInfo,
+):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed22(RepositoryRuleNonFastForward, RepositoryRuleRulesetInfo):
+    """
+    A repository rule with ruleset details.
+    """
+
+
+class RepositoryRuleDetailed23(
+    RepositoryRuleLicenseComplianceScanning,
+    RepositoryRuleRulesetInfo,
+):
     """
     A repository rule with ruleset details.
     """

@@ -129,14 +129,14 @@ class SecretScanningAlert(GitHubModel):
         | SecretScanningLocationIssueTitle
         | SecretScanningLocationIssueBody
         | SecretScanningLocationIssueComment
-        | SecretScanningLocationDiscussionTitle
-        | SecretScanningLocationDiscussionBody
-        | SecretScanningLocationDiscussionComment
         | SecretScanningLocationPullRequestTitle
         | SecretScanningLocationPullRequestBody
         | SecretScanningLocationPullRequestComment
         | SecretScanningLocationPullRequestReview
         | SecretScanningLocationPullRequestReviewComment
+        | SecretScanningLocationDiscussionTitle
+        | SecretScanningLocationDiscussionBody
+        | SecretScanningLocationDiscussionComment
         | None
     ) = None
     """

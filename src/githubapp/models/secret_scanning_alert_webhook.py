@@ -5,7 +5,17 @@ from datetime import datetime
 from githubapp._model import GitHubModel
 from typing import Literal
 from .nullable_simple_user import NullableSimpleUser
-from .secret_scanning_alert_metadata_secret_scanning_alert_metadatum import SecretScanningAlertMetadataSecretScanningAlertMetadatum
+
+
+class SecretScanningAlertWebhookMetadatum(GitHubModel):
+    key: str
+    """
+    The metadata key.
+    """
+    value: str
+    """
+    The metadata value.
+    """
 
 
 class SecretScanningAlertWebhook(GitHubModel):
@@ -113,9 +123,7 @@ class SecretScanningAlertWebhook(GitHubModel):
     An optional comment from the closure request reviewer.
     """
     closure_request_reviewer: NullableSimpleUser | None = None
-    metadata: list[SecretScanningAlertMetadataSecretScanningAlertMetadatum] | None = (
-        None
-    )
+    metadata: list[SecretScanningAlertWebhookMetadatum] | None = None
     """
     A list of metadata key/value pairs associated with the secret scanning alert.
     """

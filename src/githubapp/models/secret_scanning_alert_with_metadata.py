@@ -5,7 +5,6 @@ from datetime import datetime
 from githubapp._model import GitHubModel
 from typing import Literal
 from .nullable_simple_user import NullableSimpleUser
-from .secret_scanning_alert_metadata_secret_scanning_alert_metadatum import SecretScanningAlertMetadataSecretScanningAlertMetadatum
 from .secret_scanning_location_commit import SecretScanningLocationCommit
 from .secret_scanning_location_discussion_body import SecretScanningLocationDiscussionBody
 from .secret_scanning_location_discussion_comment import SecretScanningLocationDiscussionComment
@@ -19,6 +18,17 @@ from .secret_scanning_location_pull_request_review import SecretScanningLocation
 from .secret_scanning_location_pull_request_review_comment import SecretScanningLocationPullRequestReviewComment
 from .secret_scanning_location_pull_request_title import SecretScanningLocationPullRequestTitle
 from .secret_scanning_location_wiki_commit import SecretScanningLocationWikiCommit
+
+
+class SecretScanningAlertWithMetadataMetadatum(GitHubModel):
+    key: str
+    """
+    The metadata key.
+    """
+    value: str
+    """
+    The metadata value.
+    """
 
 
 class SecretScanningAlertWithMetadata(GitHubModel):
@@ -130,14 +140,14 @@ class SecretScanningAlertWithMetadata(GitHubModel):
         | SecretScanningLocationIssueTitle
         | SecretScanningLocationIssueBody
         | SecretScanningLocationIssueComment
-        | SecretScanningLocationDiscussionTitle
-        | SecretScanningLocationDiscussionBody
-        | SecretScanningLocationDiscussionComment
         | SecretScanningLocationPullRequestTitle
         | SecretScanningLocationPullRequestBody
         | SecretScanningLocationPullRequestComment
         | SecretScanningLocationPullRequestReview
         | SecretScanningLocationPullRequestReviewComment
+        | SecretScanningLocationDiscussionTitle
+        | SecretScanningLocationDiscussionBody
+        | SecretScanningLocationDiscussionComment
         | None
     ) = None
     """
@@ -158,9 +168,7 @@ class SecretScanningAlertWithMetadata(GitHubModel):
     An optional comment from the closure request reviewer.
     """
     closure_request_reviewer: NullableSimpleUser | None = None
-    metadata: list[SecretScanningAlertMetadataSecretScanningAlertMetadatum] | None = (
-        None
-    )
+    metadata: list[SecretScanningAlertWithMetadataMetadatum] | None = None
     """
     A list of metadata key/value pairs associated with the secret scanning alert.
     """

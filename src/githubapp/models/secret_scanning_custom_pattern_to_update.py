@@ -32,7 +32,7 @@ class SecretScanningCustomPatternToUpdateSecretScanningCustomPatternToUpdate(Git
     """
     Updated list of regexes that the secret must not match.
     """
-    custom_pattern_version: str | None
+    custom_pattern_version: Annotated[str | None, Field(...)]
     """
     The version of the entity. This is used to confirm you're updating the current version of the entity and mitigate unintentionally overriding someone else's update.
     """
@@ -63,7 +63,7 @@ class SecretScanningCustomPatternToUpdateSecretScanningCustomPatternToUpdate1(Gi
     """
     Updated list of regexes that the secret must not match.
     """
-    custom_pattern_version: str | None
+    custom_pattern_version: Annotated[str | None, Field(...)]
     """
     The version of the entity. This is used to confirm you're updating the current version of the entity and mitigate unintentionally overriding someone else's update.
     """
@@ -94,7 +94,7 @@ class SecretScanningCustomPatternToUpdateSecretScanningCustomPatternToUpdate2(Gi
     """
     Updated list of regexes that the secret must not match.
     """
-    custom_pattern_version: str | None
+    custom_pattern_version: Annotated[str | None, Field(...)]
     """
     The version of the entity. This is used to confirm you're updating the current version of the entity and mitigate unintentionally overriding someone else's update.
     """
@@ -125,7 +125,7 @@ class SecretScanningCustomPatternToUpdateSecretScanningCustomPatternToUpdate3(Gi
     """
     Updated list of regexes that the secret must not match.
     """
-    custom_pattern_version: str | None
+    custom_pattern_version: Annotated[str | None, Field(...)]
     """
     The version of the entity. This is used to confirm you're updating the current version of the entity and mitigate unintentionally overriding someone else's update.
     """
@@ -156,7 +156,7 @@ class SecretScanningCustomPatternToUpdateSecretScanningCustomPatternToUpdate4(Gi
     """
     Updated list of regexes that the secret must not match.
     """
-    custom_pattern_version: str | None
+    custom_pattern_version: Annotated[str | None, Field(...)]
     """
     The version of the entity. This is used to confirm you're updating the current version of the entity and mitigate unintentionally overriding someone else's update.
     """

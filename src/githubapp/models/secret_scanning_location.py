@@ -31,13 +31,13 @@ class SecretScanningLocation(GitHubModel):
         | SecretScanningLocationIssueTitle
         | SecretScanningLocationIssueBody
         | SecretScanningLocationIssueComment
-        | SecretScanningLocationDiscussionTitle
-        | SecretScanningLocationDiscussionBody
-        | SecretScanningLocationDiscussionComment
         | SecretScanningLocationPullRequestTitle
         | SecretScanningLocationPullRequestBody
         | SecretScanningLocationPullRequestComment
         | SecretScanningLocationPullRequestReview
         | SecretScanningLocationPullRequestReviewComment
+        | SecretScanningLocationDiscussionTitle
+        | SecretScanningLocationDiscussionBody
+        | SecretScanningLocationDiscussionComment
         | None
     ) = None

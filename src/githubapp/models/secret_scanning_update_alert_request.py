@@ -48,7 +48,7 @@ class SecretScanningUpdateAlertRequestSecretScanningUpdateAlertRequest1(GitHubMo
     """
     An optional comment when closing or reopening an alert. Cannot be updated or deleted.
     """
-    assignee: str | None
+    assignee: Annotated[str | None, Field(...)]
     """
     The username of the user to assign to the alert. Set to `null` to unassign the alert.
     """

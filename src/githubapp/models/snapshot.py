@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from .manifest import Manifest
@@ -11,9 +10,6 @@ from .metadata import Metadata
 
 
 class SnapshotJob(GitHubModel):
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     id: str
     """
     The external ID of the job.
@@ -33,9 +29,6 @@ class SnapshotDetector(GitHubModel):
     A description of the detector used.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     name: str
     """
     The name of the detector used.
@@ -55,9 +48,6 @@ class Snapshot(GitHubModel):
     Create a new snapshot of a repository's dependencies.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     version: int
     """
     The version of the repository snapshot submission.

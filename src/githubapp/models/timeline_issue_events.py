@@ -41,31 +41,28 @@ from .unlabeled_issue_event import UnlabeledIssueEvent
 
 class TimelineIssueEvents(
     RootModel[
-        LabeledIssueEvent
+        TimelineCommentEvent
+        | TimelineReviewedEvent
+        | ReviewRequestedIssueEvent
+        | ReviewRequestRemovedIssueEvent
+        | IssueTypeChangedIssueEvent
+        | LabeledIssueEvent
         | UnlabeledIssueEvent
+        | TimelineCommittedEvent
+        | TimelineAssignedIssueEvent
+        | StateChangeIssueEvent
+        | IssueTypeAddedIssueEvent
+        | IssueTypeRemovedIssueEvent
         | MilestonedIssueEvent
         | DemilestonedIssueEvent
         | RenamedIssueEvent
-        | ReviewRequestedIssueEvent
-        | ReviewRequestRemovedIssueEvent
         | ReviewDismissedIssueEvent
         | LockedIssueEvent
         | AddedToProjectIssueEvent
         | MovedColumnInProjectIssueEvent
         | RemovedFromProjectIssueEvent
         | ConvertedNoteToIssueIssueEvent
-        | TimelineCommentEvent
-        | TimelineCrossReferencedEvent
-        | TimelineCommittedEvent
-        | TimelineReviewedEvent
-        | TimelineLineCommentedEvent
-        | TimelineCommitCommentedEvent
-        | TimelineAssignedIssueEvent
         | TimelineUnassignedIssueEvent
-        | StateChangeIssueEvent
-        | IssueTypeAddedIssueEvent
-        | IssueTypeRemovedIssueEvent
-        | IssueTypeChangedIssueEvent
         | SubIssueAddedIssueEvent
         | SubIssueRemovedIssueEvent
         | ParentIssueAddedIssueEvent
@@ -74,10 +71,13 @@ class TimelineIssueEvents(
         | BlockedByRemovedIssueEvent
         | BlockingAddedIssueEvent
         | BlockingRemovedIssueEvent
+        | TimelineCrossReferencedEvent
+        | TimelineCommitCommentedEvent
+        | TimelineLineCommentedEvent
     ]
 ):
     root: Annotated[
-        LabeledIssueEvent | UnlabeledIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineCommentEvent | TimelineCrossReferencedEvent | TimelineCommittedEvent | TimelineReviewedEvent | TimelineLineCommentedEvent | TimelineCommitCommentedEvent | TimelineAssignedIssueEvent | TimelineUnassignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | IssueTypeChangedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent,
+        TimelineCommentEvent | TimelineReviewedEvent | ReviewRequestedIssueEvent | ReviewRequestRemovedIssueEvent | IssueTypeChangedIssueEvent | LabeledIssueEvent | UnlabeledIssueEvent | TimelineCommittedEvent | TimelineAssignedIssueEvent | StateChangeIssueEvent | IssueTypeAddedIssueEvent | IssueTypeRemovedIssueEvent | MilestonedIssueEvent | DemilestonedIssueEvent | RenamedIssueEvent | ReviewDismissedIssueEvent | LockedIssueEvent | AddedToProjectIssueEvent | MovedColumnInProjectIssueEvent | RemovedFromProjectIssueEvent | ConvertedNoteToIssueIssueEvent | TimelineUnassignedIssueEvent | SubIssueAddedIssueEvent | SubIssueRemovedIssueEvent | ParentIssueAddedIssueEvent | ParentIssueRemovedIssueEvent | BlockedByAddedIssueEvent | BlockedByRemovedIssueEvent | BlockingAddedIssueEvent | BlockingRemovedIssueEvent | TimelineCrossReferencedEvent | TimelineCommitCommentedEvent | TimelineLineCommentedEvent,
         Field(title='Timeline Event'),
     ]
     """

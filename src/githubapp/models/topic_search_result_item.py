@@ -5,7 +5,19 @@ from datetime import datetime
 from githubapp._model import GitHubModel
 from pydantic import Field
 from typing import Annotated
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
+
+
+class TopicSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class TopicSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[TopicSearchResultItemTextMatchMatch] | None = None
 
 
 class TopicSearchResultItemRelatedItemTopicRelation(GitHubModel):
@@ -49,7 +61,7 @@ class TopicSearchResultItem(GitHubModel):
     repository_count: int | None = None
     logo_url: str | None = None
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[TopicSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None
     related: list[TopicSearchResultItemRelatedItem] | None = None

@@ -5,7 +5,19 @@ from datetime import datetime
 from githubapp._model import GitHubModel
 from pydantic import Field
 from typing import Annotated
-from .search_result_text_matches_search_result_text_match_match import SearchResultTextMatchesSearchResultTextMatch
+
+
+class UserSearchResultItemTextMatchMatch(GitHubModel):
+    text: str | None = None
+    indices: list[int] | None = None
+
+
+class UserSearchResultItemTextMatch(GitHubModel):
+    object_url: str | None = None
+    object_type: str | None = None
+    property: str | None = None
+    fragment: str | None = None
+    matches: list[UserSearchResultItemTextMatchMatch] | None = None
 
 
 class UserSearchResultItem(GitHubModel):
@@ -44,7 +56,7 @@ class UserSearchResultItem(GitHubModel):
     site_admin: bool
     hireable: bool | None = None
     text_matches: Annotated[
-        list[SearchResultTextMatchesSearchResultTextMatch] | None,
+        list[UserSearchResultItemTextMatch] | None,
         Field(title='Search Result Text Matches'),
     ] = None
     blog: str | None = None

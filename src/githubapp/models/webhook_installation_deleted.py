@@ -9,7 +9,23 @@ from .installation import Installation
 from .organization_simple_webhooks import OrganizationSimpleWebhooks
 from .repository_webhooks import RepositoryWebhooks
 from .simple_user import SimpleUser
-from .webhooks_repositories_webhooks_repository import WebhooksRepositoriesWebhooksRepository
+
+
+class WebhookInstallationDeletedRepository(GitHubModel):
+    full_name: str
+    id: int
+    """
+    Unique identifier of the repository
+    """
+    name: str
+    """
+    The name of the repository.
+    """
+    node_id: str
+    private: bool
+    """
+    Whether the repository is private or public.
+    """
 
 
 class WebhookInstallationDeleted(GitHubModel):
@@ -17,7 +33,7 @@ class WebhookInstallationDeleted(GitHubModel):
     enterprise: EnterpriseWebhooks | None = None
     installation: Installation
     organization: OrganizationSimpleWebhooks | None = None
-    repositories: list[WebhooksRepositoriesWebhooksRepository] | None = None
+    repositories: list[WebhookInstallationDeletedRepository] | None = None
     """
     An array of repository objects that the installation can access.
     """

@@ -130,10 +130,10 @@ class WebhookPackagePublishedPackagePackageVersionNugetMetadatum(GitHubModel):
     id: int | str | None = None
     name: str | None = None
     value: (
-        bool
+        WebhookPackagePublishedPackagePackageVersionNugetMetadatumValue
+        | bool
         | str
         | int
-        | WebhookPackagePublishedPackagePackageVersionNugetMetadatumValue
         | None
     ) = None
 

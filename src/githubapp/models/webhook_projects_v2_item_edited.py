@@ -19,10 +19,10 @@ class WebhookProjectsV2ItemEditedChangesFieldValue(GitHubModel):
     field_name: str | None = None
     project_number: int | None = None
     from_: Annotated[
-        str | int | ProjectsV2SingleSelectOption | ProjectsV2IterationSetting | None,
+        ProjectsV2IterationSetting | ProjectsV2SingleSelectOption | str | int | None,
         Field(alias='from'),
     ] = None
-    to: str | int | ProjectsV2SingleSelectOption | ProjectsV2IterationSetting | None = (
+    to: ProjectsV2IterationSetting | ProjectsV2SingleSelectOption | str | int | None = (
         None
     )
 

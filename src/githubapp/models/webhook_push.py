@@ -375,7 +375,7 @@ class WebhookPush(GitHubModel):
     """
     The SHA of the most recent commit on `ref` after the push.
     """
-    base_ref: str | None
+    base_ref: Annotated[str | None, Field(...)]
     before: str
     """
     The SHA of the most recent commit on `ref` before the push.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.actions_add_custom_labels_to_self_hosted_runner_for_org_response import ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse
     from githubapp.models.actions_add_custom_labels_to_self_hosted_runner_for_repo_response import ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse
@@ -410,7 +410,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/create-workflow-dispatch",
         "POST",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(),
         body=(("ref", "ref"), ("inputs", "inputs"), ("return_run_details", "return_run_details"), ),
         body_mode='fields',
@@ -710,7 +710,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/disable-workflow",
         "PUT",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -730,7 +730,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -745,7 +745,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -760,7 +760,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -775,7 +775,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -815,7 +815,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/enable-workflow",
         "PUT",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -1610,7 +1610,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/get-workflow",
         "GET",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -1685,7 +1685,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/get-workflow-usage",
         "GET",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -2180,7 +2180,7 @@ _OPERATIONS: dict[str, Operation] = {
         "actions/list-workflow-runs",
         "GET",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("workflow_id", "workflow_id", "int|str"), ),
         query=(("actor", "actor", "form"), ("branch", "branch", "form"), ("event", "event", "form"), ("status", "status", "form"), ("per_page", "per_page", "form"), ("page", "page", "form"), ("created", "created", "form"), ("exclude_pull_requests", "exclude_pull_requests", "form"), ("check_suite_id", "check_suite_id", "form"), ("head_sha", "head_sha", "form"), ),
         body=(),
         body_mode=None,
@@ -2924,7 +2924,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse:
         """Add custom labels to a self-hosted runner for an organization
 
@@ -2940,7 +2940,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse:
         """Add custom labels to a self-hosted runner for a repository
 
@@ -3097,7 +3097,7 @@ class AsyncActionsApi(AsyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int | str] = UNSET,
+        selected_repository_ids: list[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -3131,7 +3131,7 @@ class AsyncActionsApi(AsyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -3213,11 +3213,11 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         visibility: Literal['selected', 'all', 'private'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
-        runners: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
+        runners: list[int] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: Sequence[str] = UNSET,
+        selected_workflows: list[str] = UNSET,
         network_configuration_id: str = UNSET,
     ) -> RunnerGroupsOrg:
         """Create a self-hosted runner group for an organization
@@ -3232,7 +3232,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
         *,
         ref: str,
         inputs: Mapping[str, Any] = UNSET,
@@ -3512,7 +3512,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> None:
         """Disable a workflow
 
@@ -3528,7 +3528,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         artifact_id: int,
         archive_format: str,
-    ) -> None:
+    ) -> bytes:
         """Download an artifact
 
         ``GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}`` (actions/download-artifact)
@@ -3542,7 +3542,7 @@ class AsyncActionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         job_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download job logs for a workflow run
 
         ``GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs`` (actions/download-job-logs-for-workflow-run)
@@ -3557,7 +3557,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         run_id: int,
         attempt_number: int,
-    ) -> None:
+    ) -> bytes:
         """Download workflow run attempt logs
 
         ``GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs`` (actions/download-workflow-run-attempt-logs)
@@ -3571,7 +3571,7 @@ class AsyncActionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         run_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download workflow run logs
 
         ``GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs`` (actions/download-workflow-run-logs)
@@ -3610,7 +3610,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> None:
         """Enable a workflow
 
@@ -3640,7 +3640,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: Sequence[str],
+        labels: list[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForOrgResponse:
         """Create configuration for a just-in-time runner for an organization
@@ -3658,7 +3658,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: Sequence[str],
+        labels: list[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForRepoResponse:
         """Create configuration for a just-in-time runner for a repository
@@ -4318,7 +4318,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> Workflow:
         """Get a workflow
 
@@ -4392,7 +4392,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> WorkflowUsage:
         """Get workflow usage
 
@@ -4907,7 +4907,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
         *,
         actor: str = UNSET,
         branch: str = UNSET,
@@ -5137,7 +5137,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         run_id: int,
         *,
-        environment_ids: Sequence[int],
+        environment_ids: list[int],
         state: Literal['approved', 'rejected'],
         comment: str,
     ) -> list[Deployment]:
@@ -5241,7 +5241,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: Sequence[str] = UNSET,
+        patterns_allowed: list[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for an organization
 
@@ -5258,7 +5258,7 @@ class AsyncActionsApi(AsyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: Sequence[str] = UNSET,
+        patterns_allowed: list[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for a repository
 
@@ -5302,7 +5302,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForOrgResponse:
         """Set custom labels for a self-hosted runner for an organization
 
@@ -5318,7 +5318,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForRepoResponse:
         """Set custom labels for a self-hosted runner for a repository
 
@@ -5334,7 +5334,7 @@ class AsyncActionsApi(AsyncNamespace):
         repo: str,
         *,
         use_default: bool,
-        include_claim_keys: Sequence[str] = UNSET,
+        include_claim_keys: list[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for a repository
@@ -5478,7 +5478,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set repository access for a self-hosted runner group in an organization
 
@@ -5493,7 +5493,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -5508,7 +5508,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -5522,7 +5522,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories enabled for GitHub Actions in an organization
 
@@ -5536,7 +5536,7 @@ class AsyncActionsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set repositories allowed to use self-hosted runners in an organization
 
@@ -5551,7 +5551,7 @@ class AsyncActionsApi(AsyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        runners: Sequence[int],
+        runners: list[int],
     ) -> None:
         """Set self-hosted runners in a group for an organization
 
@@ -5639,7 +5639,7 @@ class AsyncActionsApi(AsyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> None:
         """Update an organization variable
 
@@ -5675,7 +5675,7 @@ class AsyncActionsApi(AsyncNamespace):
         visibility: Literal['selected', 'all', 'private'] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: Sequence[str] = UNSET,
+        selected_workflows: list[str] = UNSET,
         network_configuration_id: str | None = UNSET,
     ) -> RunnerGroupsOrg:
         """Update a self-hosted runner group for an organization
@@ -5697,7 +5697,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForOrgResponse:
         """Add custom labels to a self-hosted runner for an organization
 
@@ -5713,7 +5713,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsAddCustomLabelsToSelfHostedRunnerForRepoResponse:
         """Add custom labels to a self-hosted runner for a repository
 
@@ -5870,7 +5870,7 @@ class ActionsApi(SyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int | str] = UNSET,
+        selected_repository_ids: list[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -5904,7 +5904,7 @@ class ActionsApi(SyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -5986,11 +5986,11 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         visibility: Literal['selected', 'all', 'private'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
-        runners: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
+        runners: list[int] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: Sequence[str] = UNSET,
+        selected_workflows: list[str] = UNSET,
         network_configuration_id: str = UNSET,
     ) -> RunnerGroupsOrg:
         """Create a self-hosted runner group for an organization
@@ -6005,7 +6005,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
         *,
         ref: str,
         inputs: Mapping[str, Any] = UNSET,
@@ -6285,7 +6285,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> None:
         """Disable a workflow
 
@@ -6301,7 +6301,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         artifact_id: int,
         archive_format: str,
-    ) -> None:
+    ) -> bytes:
         """Download an artifact
 
         ``GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}`` (actions/download-artifact)
@@ -6315,7 +6315,7 @@ class ActionsApi(SyncNamespace):
         owner: str,
         repo: str,
         job_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download job logs for a workflow run
 
         ``GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs`` (actions/download-job-logs-for-workflow-run)
@@ -6330,7 +6330,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         run_id: int,
         attempt_number: int,
-    ) -> None:
+    ) -> bytes:
         """Download workflow run attempt logs
 
         ``GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs`` (actions/download-workflow-run-attempt-logs)
@@ -6344,7 +6344,7 @@ class ActionsApi(SyncNamespace):
         owner: str,
         repo: str,
         run_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download workflow run logs
 
         ``GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs`` (actions/download-workflow-run-logs)
@@ -6383,7 +6383,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> None:
         """Enable a workflow
 
@@ -6413,7 +6413,7 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: Sequence[str],
+        labels: list[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForOrgResponse:
         """Create configuration for a just-in-time runner for an organization
@@ -6431,7 +6431,7 @@ class ActionsApi(SyncNamespace):
         *,
         name: str,
         runner_group_id: int,
-        labels: Sequence[str],
+        labels: list[str],
         work_folder: str = UNSET,
     ) -> ActionsGenerateRunnerJitconfigForRepoResponse:
         """Create configuration for a just-in-time runner for a repository
@@ -7091,7 +7091,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> Workflow:
         """Get a workflow
 
@@ -7165,7 +7165,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
     ) -> WorkflowUsage:
         """Get workflow usage
 
@@ -7680,7 +7680,7 @@ class ActionsApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        workflow_id: str,
+        workflow_id: int | str,
         *,
         actor: str = UNSET,
         branch: str = UNSET,
@@ -7910,7 +7910,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         run_id: int,
         *,
-        environment_ids: Sequence[int],
+        environment_ids: list[int],
         state: Literal['approved', 'rejected'],
         comment: str,
     ) -> list[Deployment]:
@@ -8014,7 +8014,7 @@ class ActionsApi(SyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: Sequence[str] = UNSET,
+        patterns_allowed: list[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for an organization
 
@@ -8031,7 +8031,7 @@ class ActionsApi(SyncNamespace):
         *,
         github_owned_allowed: bool = UNSET,
         verified_allowed: bool = UNSET,
-        patterns_allowed: Sequence[str] = UNSET,
+        patterns_allowed: list[str] = UNSET,
     ) -> None:
         """Set allowed actions and reusable workflows for a repository
 
@@ -8075,7 +8075,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForOrgResponse:
         """Set custom labels for a self-hosted runner for an organization
 
@@ -8091,7 +8091,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         runner_id: int,
         *,
-        labels: Sequence[str],
+        labels: list[str],
     ) -> ActionsSetCustomLabelsForSelfHostedRunnerForRepoResponse:
         """Set custom labels for a self-hosted runner for a repository
 
@@ -8107,7 +8107,7 @@ class ActionsApi(SyncNamespace):
         repo: str,
         *,
         use_default: bool,
-        include_claim_keys: Sequence[str] = UNSET,
+        include_claim_keys: list[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for a repository
@@ -8251,7 +8251,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set repository access for a self-hosted runner group in an organization
 
@@ -8266,7 +8266,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -8281,7 +8281,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -8295,7 +8295,7 @@ class ActionsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories enabled for GitHub Actions in an organization
 
@@ -8309,7 +8309,7 @@ class ActionsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set repositories allowed to use self-hosted runners in an organization
 
@@ -8324,7 +8324,7 @@ class ActionsApi(SyncNamespace):
         org: str,
         runner_group_id: int,
         *,
-        runners: Sequence[int],
+        runners: list[int],
     ) -> None:
         """Set self-hosted runners in a group for an organization
 
@@ -8412,7 +8412,7 @@ class ActionsApi(SyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> None:
         """Update an organization variable
 
@@ -8448,7 +8448,7 @@ class ActionsApi(SyncNamespace):
         visibility: Literal['selected', 'all', 'private'] = UNSET,
         allows_public_repositories: bool = UNSET,
         restricted_to_workflows: bool = UNSET,
-        selected_workflows: Sequence[str] = UNSET,
+        selected_workflows: list[str] = UNSET,
         network_configuration_id: str | None = UNSET,
     ) -> RunnerGroupsOrg:
         """Update a self-hosted runner group for an organization

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.activity_get_stargazer_count_for_repo_response import ActivityGetStargazerCountForRepoResponse
     from githubapp.models.activity_mark_notifications_as_read_response import ActivityMarkNotificationsAsReadResponse

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.agent_tasks_create_task_in_repo_response import AgentTasksCreateTaskInRepoResponse
     from githubapp.models.agent_tasks_get_task_by_id_response import AgentTasksGetTaskByIdResponse
@@ -180,7 +180,7 @@ class AsyncAgentTasksApi(AsyncNamespace):
         state: str = UNSET,
         is_archived: bool = UNSET,
         since: datetime | str = UNSET,
-        creator_id: Sequence[int] = UNSET,
+        creator_id: list[int] = UNSET,
     ) -> AgentTasksListTasksForRepoResponse:
         """List tasks for repository
 
@@ -273,7 +273,7 @@ class AgentTasksApi(SyncNamespace):
         state: str = UNSET,
         is_archived: bool = UNSET,
         since: datetime | str = UNSET,
-        creator_id: Sequence[int] = UNSET,
+        creator_id: list[int] = UNSET,
     ) -> AgentTasksListTasksForRepoResponse:
         """List tasks for repository
 

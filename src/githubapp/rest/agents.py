@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.actions_public_key import ActionsPublicKey
     from githubapp.models.actions_secret import ActionsSecret
     from githubapp.models.actions_variable import ActionsVariable
@@ -522,7 +522,7 @@ class AsyncAgentsApi(AsyncNamespace):
         encrypted_value: str,
         key_id: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -556,7 +556,7 @@ class AsyncAgentsApi(AsyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -874,7 +874,7 @@ class AsyncAgentsApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -889,7 +889,7 @@ class AsyncAgentsApi(AsyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -907,7 +907,7 @@ class AsyncAgentsApi(AsyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> None:
         """Update an organization variable
 
@@ -976,7 +976,7 @@ class AgentsApi(SyncNamespace):
         encrypted_value: str,
         key_id: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -1010,7 +1010,7 @@ class AgentsApi(SyncNamespace):
         name: str,
         value: str,
         visibility: Literal['all', 'private', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject:
         """Create an organization variable
 
@@ -1328,7 +1328,7 @@ class AgentsApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -1343,7 +1343,7 @@ class AgentsApi(SyncNamespace):
         org: str,
         name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization variable
 
@@ -1361,7 +1361,7 @@ class AgentsApi(SyncNamespace):
         body_name: str = UNSET,
         value: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> None:
         """Update an organization variable
 

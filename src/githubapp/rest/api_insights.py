@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.api_insights_route_stats_item import ApiInsightsRouteStatsItem
     from githubapp.models.api_insights_subject_stats_item import ApiInsightsSubjectStatsItem
     from githubapp.models.api_insights_summary_stats import ApiInsightsSummaryStats
@@ -173,7 +173,7 @@ class AsyncApiInsightsApi(AsyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'http_method', 'api_route', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'http_method', 'api_route', 'total_request_count']] = UNSET,
         api_route_substring: str = UNSET,
     ) -> list[ApiInsightsRouteStatsItem]:
         """Get route stats by actor
@@ -193,7 +193,7 @@ class AsyncApiInsightsApi(AsyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
         subject_name_substring: str = UNSET,
     ) -> list[ApiInsightsSubjectStatsItem]:
         """Get subject stats
@@ -313,7 +313,7 @@ class AsyncApiInsightsApi(AsyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
         actor_name_substring: str = UNSET,
     ) -> list[ApiInsightsUserStatsItem]:
         """Get user stats
@@ -341,7 +341,7 @@ class ApiInsightsApi(SyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'http_method', 'api_route', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'http_method', 'api_route', 'total_request_count']] = UNSET,
         api_route_substring: str = UNSET,
     ) -> list[ApiInsightsRouteStatsItem]:
         """Get route stats by actor
@@ -361,7 +361,7 @@ class ApiInsightsApi(SyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
         subject_name_substring: str = UNSET,
     ) -> list[ApiInsightsSubjectStatsItem]:
         """Get subject stats
@@ -481,7 +481,7 @@ class ApiInsightsApi(SyncNamespace):
         page: int = UNSET,
         per_page: int = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        sort: Sequence[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
+        sort: list[Literal['last_rate_limited_timestamp', 'last_request_timestamp', 'rate_limited_request_count', 'subject_name', 'total_request_count']] = UNSET,
         actor_name_substring: str = UNSET,
     ) -> list[ApiInsightsUserStatsItem]:
         """Get user stats

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.apps_create_from_manifest_response import AppsCreateFromManifestResponse
     from githubapp.models.apps_list_installation_repos_for_authenticated_user_response import AppsListInstallationReposForAuthenticatedUserResponse
@@ -637,8 +637,8 @@ class AsyncAppsApi(AsyncNamespace):
         self,
         installation_id: int,
         *,
-        repositories: Sequence[str] = UNSET,
-        repository_ids: Sequence[int] = UNSET,
+        repositories: list[str] = UNSET,
+        repository_ids: list[int] = UNSET,
         permissions: Mapping[str, Any] = UNSET,
     ) -> InstallationToken:
         """Create an installation access token for an app
@@ -1043,8 +1043,8 @@ class AsyncAppsApi(AsyncNamespace):
         access_token: str,
         target: str = UNSET,
         target_id: int = UNSET,
-        repositories: Sequence[str] = UNSET,
-        repository_ids: Sequence[int] = UNSET,
+        repositories: list[str] = UNSET,
+        repository_ids: list[int] = UNSET,
         permissions: Mapping[str, Any] = UNSET,
     ) -> Authorization:
         """Create a scoped access token
@@ -1144,8 +1144,8 @@ class AppsApi(SyncNamespace):
         self,
         installation_id: int,
         *,
-        repositories: Sequence[str] = UNSET,
-        repository_ids: Sequence[int] = UNSET,
+        repositories: list[str] = UNSET,
+        repository_ids: list[int] = UNSET,
         permissions: Mapping[str, Any] = UNSET,
     ) -> InstallationToken:
         """Create an installation access token for an app
@@ -1550,8 +1550,8 @@ class AppsApi(SyncNamespace):
         access_token: str,
         target: str = UNSET,
         target_id: int = UNSET,
-        repositories: Sequence[str] = UNSET,
-        repository_ids: Sequence[int] = UNSET,
+        repositories: list[str] = UNSET,
+        repository_ids: list[int] = UNSET,
         permissions: Mapping[str, Any] = UNSET,
     ) -> Authorization:
         """Create a scoped access token

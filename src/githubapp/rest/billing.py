@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.billing_ai_credit_usage_report_org import BillingAiCreditUsageReportOrg
     from githubapp.models.billing_ai_credit_usage_report_user import BillingAiCreditUsageReportUser
     from githubapp.models.billing_premium_request_usage_report_org import BillingPremiumRequestUsageReportOrg

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.campaign_summary import CampaignSummary
     pass
@@ -22,8 +22,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/orgs/{org}/campaigns",
         path=(("org", "org", "str"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("name", "name"), ("description", "description"), ("managers", "managers"), ("team_managers", "team_managers"), ("ends_at", "ends_at"), ("contact_link", "contact_link"), ("code_scanning_alerts", "code_scanning_alerts"), ("generate_issues", "generate_issues"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "CampaignSummary"), ),
         models=(("CampaignSummary", "campaign_summary"), ),
@@ -103,7 +103,14 @@ class AsyncCampaignsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        data: Any,
+        name: str,
+        description: str,
+        ends_at: datetime | str,
+        managers: list[str] = UNSET,
+        team_managers: list[str] = UNSET,
+        contact_link: str | None = UNSET,
+        code_scanning_alerts: list[Mapping[str, Any]] | None = UNSET,
+        generate_issues: bool = UNSET,
     ) -> CampaignSummary:
         """Create a campaign for an organization
 
@@ -164,8 +171,8 @@ class AsyncCampaignsApi(AsyncNamespace):
         *,
         name: str = UNSET,
         description: str = UNSET,
-        managers: Sequence[str] = UNSET,
-        team_managers: Sequence[str] = UNSET,
+        managers: list[str] = UNSET,
+        team_managers: list[str] = UNSET,
         ends_at: datetime | str = UNSET,
         contact_link: str | None = UNSET,
         state: Literal['open', 'closed'] = UNSET,
@@ -188,7 +195,14 @@ class CampaignsApi(SyncNamespace):
         self,
         org: str,
         *,
-        data: Any,
+        name: str,
+        description: str,
+        ends_at: datetime | str,
+        managers: list[str] = UNSET,
+        team_managers: list[str] = UNSET,
+        contact_link: str | None = UNSET,
+        code_scanning_alerts: list[Mapping[str, Any]] | None = UNSET,
+        generate_issues: bool = UNSET,
     ) -> CampaignSummary:
         """Create a campaign for an organization
 
@@ -249,8 +263,8 @@ class CampaignsApi(SyncNamespace):
         *,
         name: str = UNSET,
         description: str = UNSET,
-        managers: Sequence[str] = UNSET,
-        team_managers: Sequence[str] = UNSET,
+        managers: list[str] = UNSET,
+        team_managers: list[str] = UNSET,
         ends_at: datetime | str = UNSET,
         contact_link: str | None = UNSET,
         state: Literal['open', 'closed'] = UNSET,

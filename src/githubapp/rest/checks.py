@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.check_annotation import CheckAnnotation
     from githubapp.models.check_run import CheckRun
@@ -194,7 +194,7 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/check-runs/{check_run_id}",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("check_run_id", "check_run_id", "int"), ),
         query=(),
-        body=(("status", "status"), ),
+        body=(("name", "name"), ("details_url", "details_url"), ("external_id", "external_id"), ("started_at", "started_at"), ("status", "status"), ("conclusion", "conclusion"), ("completed_at", "completed_at"), ("output", "output"), ("actions", "actions"), ),
         body_mode='fields',
         body_media='application/json',
         returns=((200, "CheckRun"), ),
@@ -225,7 +225,7 @@ class AsyncChecksApi(AsyncNamespace):
         conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
         completed_at: datetime | str = UNSET,
         output: Mapping[str, Any] = UNSET,
-        actions: Sequence[Mapping[str, Any]] = UNSET,
+        actions: list[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Create a check run
 
@@ -388,7 +388,7 @@ class AsyncChecksApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        auto_trigger_checks: Sequence[Mapping[str, Any]] = UNSET,
+        auto_trigger_checks: list[Mapping[str, Any]] = UNSET,
     ) -> CheckSuitePreference:
         """Update repository preferences for check suites
 
@@ -404,7 +404,15 @@ class AsyncChecksApi(AsyncNamespace):
         repo: str,
         check_run_id: int,
         *,
-        status: Literal['completed'] | Literal['queued', 'in_progress'] = UNSET,
+        name: str = UNSET,
+        details_url: str = UNSET,
+        external_id: str = UNSET,
+        started_at: datetime | str = UNSET,
+        status: Literal['queued', 'in_progress', 'completed', 'waiting', 'requested', 'pending'] = UNSET,
+        conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
+        completed_at: datetime | str = UNSET,
+        output: Mapping[str, Any] = UNSET,
+        actions: list[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Update a check run
 
@@ -434,7 +442,7 @@ class ChecksApi(SyncNamespace):
         conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
         completed_at: datetime | str = UNSET,
         output: Mapping[str, Any] = UNSET,
-        actions: Sequence[Mapping[str, Any]] = UNSET,
+        actions: list[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Create a check run
 
@@ -597,7 +605,7 @@ class ChecksApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        auto_trigger_checks: Sequence[Mapping[str, Any]] = UNSET,
+        auto_trigger_checks: list[Mapping[str, Any]] = UNSET,
     ) -> CheckSuitePreference:
         """Update repository preferences for check suites
 
@@ -613,7 +621,15 @@ class ChecksApi(SyncNamespace):
         repo: str,
         check_run_id: int,
         *,
-        status: Literal['completed'] | Literal['queued', 'in_progress'] = UNSET,
+        name: str = UNSET,
+        details_url: str = UNSET,
+        external_id: str = UNSET,
+        started_at: datetime | str = UNSET,
+        status: Literal['queued', 'in_progress', 'completed', 'waiting', 'requested', 'pending'] = UNSET,
+        conclusion: Literal['action_required', 'cancelled', 'failure', 'neutral', 'success', 'skipped', 'stale', 'timed_out'] = UNSET,
+        completed_at: datetime | str = UNSET,
+        output: Mapping[str, Any] = UNSET,
+        actions: list[Mapping[str, Any]] = UNSET,
     ) -> CheckRun:
         """Update a check run
 

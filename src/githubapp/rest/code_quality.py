@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.code_quality_finding import CodeQualityFinding
     from githubapp.models.code_quality_setup import CodeQualitySetup
     from githubapp.models.code_quality_setup_update_response import CodeQualitySetupUpdateResponse
@@ -69,8 +69,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/code-quality/setup",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("state", "state"), ("runner_type", "runner_type"), ("runner_label", "runner_label"), ("languages", "languages"), ("ai_findings_option", "ai_findings_option"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "EmptyObject"), (202, "CodeQualitySetupUpdateResponse"), ),
         models=(("CodeQualitySetupUpdateResponse", "code_quality_setup_update_response"), ("EmptyObject", "empty_object"), ),
@@ -137,7 +137,11 @@ class AsyncCodeQualityApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        state: Literal['configured', 'not-configured'] = UNSET,
+        runner_type: Literal['standard', 'labeled'] = UNSET,
+        runner_label: str | None = UNSET,
+        languages: list[Literal['csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby']] = UNSET,
+        ai_findings_option: Literal['disabled', 'on_push'] = UNSET,
     ) -> EmptyObject | CodeQualitySetupUpdateResponse:
         """Update a code quality setup configuration
 
@@ -204,7 +208,11 @@ class CodeQualityApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        state: Literal['configured', 'not-configured'] = UNSET,
+        runner_type: Literal['standard', 'labeled'] = UNSET,
+        runner_label: str | None = UNSET,
+        languages: list[Literal['csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby']] = UNSET,
+        ai_findings_option: Literal['disabled', 'on_push'] = UNSET,
     ) -> EmptyObject | CodeQualitySetupUpdateResponse:
         """Update a code quality setup configuration
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.code_scanning_alert import CodeScanningAlert
     from githubapp.models.code_scanning_alert_instance_list import CodeScanningAlertInstanceList
@@ -67,8 +67,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/code-scanning/codeql/variant-analyses",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("language", "language"), ("query_pack", "query_pack"), ("repositories", "repositories"), ("repository_lists", "repository_lists"), ("repository_owners", "repository_owners"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((201, "CodeScanningVariantAnalysis"), ),
         models=(("CodeScanningVariantAnalysis", "code_scanning_variant_analysis"), ),
@@ -307,8 +307,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("alert_number", "alert_number", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("state", "state"), ("dismissed_reason", "dismissed_reason"), ("dismissed_comment", "dismissed_comment"), ("create_request", "create_request"), ("assignees", "assignees"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "CodeScanningAlert"), ),
         models=(("CodeScanningAlert", "code_scanning_alert"), ),
@@ -390,7 +390,11 @@ class AsyncCodeScanningApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        language: Literal['actions', 'cpp', 'csharp', 'go', 'java', 'javascript', 'python', 'ruby', 'rust', 'swift'],
+        query_pack: str,
+        repositories: list[str] = UNSET,
+        repository_lists: list[str] = UNSET,
+        repository_owners: list[str] = UNSET,
     ) -> CodeScanningVariantAnalysis:
         """Create a CodeQL variant analysis
 
@@ -650,7 +654,11 @@ class AsyncCodeScanningApi(AsyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['open', 'dismissed'] = UNSET,
+        dismissed_reason: Literal['false positive', "won't fix", 'used in tests', 'mitigated'] | None = UNSET,
+        dismissed_comment: str | None = UNSET,
+        create_request: bool = UNSET,
+        assignees: list[str] = UNSET,
     ) -> CodeScanningAlert:
         """Update a code scanning alert
 
@@ -670,7 +678,7 @@ class AsyncCodeScanningApi(AsyncNamespace):
         runner_label: str | None = UNSET,
         query_suite: Literal['default', 'extended'] = UNSET,
         threat_model: Literal['remote', 'remote_and_local'] = UNSET,
-        languages: Sequence[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
+        languages: list[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
     ) -> EmptyObject | CodeScanningDefaultSetupUpdateResponse:
         """Update a code scanning default setup configuration
 
@@ -743,7 +751,11 @@ class CodeScanningApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        language: Literal['actions', 'cpp', 'csharp', 'go', 'java', 'javascript', 'python', 'ruby', 'rust', 'swift'],
+        query_pack: str,
+        repositories: list[str] = UNSET,
+        repository_lists: list[str] = UNSET,
+        repository_owners: list[str] = UNSET,
     ) -> CodeScanningVariantAnalysis:
         """Create a CodeQL variant analysis
 
@@ -1003,7 +1015,11 @@ class CodeScanningApi(SyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['open', 'dismissed'] = UNSET,
+        dismissed_reason: Literal['false positive', "won't fix", 'used in tests', 'mitigated'] | None = UNSET,
+        dismissed_comment: str | None = UNSET,
+        create_request: bool = UNSET,
+        assignees: list[str] = UNSET,
     ) -> CodeScanningAlert:
         """Update a code scanning alert
 
@@ -1023,7 +1039,7 @@ class CodeScanningApi(SyncNamespace):
         runner_label: str | None = UNSET,
         query_suite: Literal['default', 'extended'] = UNSET,
         threat_model: Literal['remote', 'remote_and_local'] = UNSET,
-        languages: Sequence[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
+        languages: list[Literal['actions', 'c-cpp', 'csharp', 'go', 'java-kotlin', 'javascript-typescript', 'python', 'ruby', 'swift']] = UNSET,
     ) -> EmptyObject | CodeScanningDefaultSetupUpdateResponse:
         """Update a code scanning default setup configuration
 

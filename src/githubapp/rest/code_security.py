@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.code_security_configuration import CodeSecurityConfiguration
     from githubapp.models.code_security_configuration_for_repository import CodeSecurityConfigurationForRepository
     from githubapp.models.code_security_configuration_repositories import CodeSecurityConfigurationRepositories
@@ -334,7 +334,7 @@ class AsyncCodeSecurityApi(AsyncNamespace):
         configuration_id: int,
         *,
         scope: Literal['all', 'all_without_configurations', 'public', 'private_or_internal', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> dict[str, Any]:
         """Attach a configuration to repositories
 
@@ -464,7 +464,7 @@ class AsyncCodeSecurityApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Detach configurations from repositories
 
@@ -725,7 +725,7 @@ class CodeSecurityApi(SyncNamespace):
         configuration_id: int,
         *,
         scope: Literal['all', 'all_without_configurations', 'public', 'private_or_internal', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> dict[str, Any]:
         """Attach a configuration to repositories
 
@@ -855,7 +855,7 @@ class CodeSecurityApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Detach configurations from repositories
 

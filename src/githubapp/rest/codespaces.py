@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.codespace import Codespace
     from githubapp.models.codespace_export_details import CodespaceExportDetails
     from githubapp.models.codespace_with_full_repository import CodespaceWithFullRepository
@@ -853,7 +853,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -886,7 +886,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         *,
         key_id: str,
         encrypted_value: str = UNSET,
-        selected_repository_ids: Sequence[int | str] = UNSET,
+        selected_repository_ids: list[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update a secret for the authenticated user
 
@@ -950,7 +950,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> None:
         """Remove users from Codespaces access for an organization
 
@@ -1370,7 +1370,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         org: str,
         *,
         visibility: Literal['disabled', 'selected_members', 'all_members', 'all_members_and_outside_collaborators'],
-        selected_usernames: Sequence[str] = UNSET,
+        selected_usernames: list[str] = UNSET,
     ) -> None:
         """Manage access control for organization codespaces
 
@@ -1386,7 +1386,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> None:
         """Add users to Codespaces access for an organization
 
@@ -1402,7 +1402,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         self,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for a user secret
 
@@ -1417,7 +1417,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -1471,7 +1471,7 @@ class AsyncCodespacesApi(AsyncNamespace):
         *,
         machine: str = UNSET,
         display_name: str = UNSET,
-        recent_folders: Sequence[str] = UNSET,
+        recent_folders: list[str] = UNSET,
     ) -> Codespace:
         """Update a codespace for the authenticated user
 
@@ -1575,7 +1575,7 @@ class CodespacesApi(SyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -1608,7 +1608,7 @@ class CodespacesApi(SyncNamespace):
         *,
         key_id: str,
         encrypted_value: str = UNSET,
-        selected_repository_ids: Sequence[int | str] = UNSET,
+        selected_repository_ids: list[int | str] = UNSET,
     ) -> EmptyObject | None:
         """Create or update a secret for the authenticated user
 
@@ -1672,7 +1672,7 @@ class CodespacesApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> None:
         """Remove users from Codespaces access for an organization
 
@@ -2092,7 +2092,7 @@ class CodespacesApi(SyncNamespace):
         org: str,
         *,
         visibility: Literal['disabled', 'selected_members', 'all_members', 'all_members_and_outside_collaborators'],
-        selected_usernames: Sequence[str] = UNSET,
+        selected_usernames: list[str] = UNSET,
     ) -> None:
         """Manage access control for organization codespaces
 
@@ -2108,7 +2108,7 @@ class CodespacesApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> None:
         """Add users to Codespaces access for an organization
 
@@ -2124,7 +2124,7 @@ class CodespacesApi(SyncNamespace):
         self,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for a user secret
 
@@ -2139,7 +2139,7 @@ class CodespacesApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -2193,7 +2193,7 @@ class CodespacesApi(SyncNamespace):
         *,
         machine: str = UNSET,
         display_name: str = UNSET,
-        recent_folders: Sequence[str] = UNSET,
+        recent_folders: list[str] = UNSET,
     ) -> Codespace:
         """Update a codespace for the authenticated user
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.copilot_add_copilot_seats_for_teams_response import CopilotAddCopilotSeatsForTeamsResponse
     from githubapp.models.copilot_add_copilot_seats_for_users_response import CopilotAddCopilotSeatsForUsersResponse
     from githubapp.models.copilot_cancel_copilot_seat_assignment_for_teams_response import CopilotCancelCopilotSeatAssignmentForTeamsResponse
@@ -504,7 +504,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: Sequence[str],
+        selected_teams: list[str],
     ) -> CopilotAddCopilotSeatsForTeamsResponse:
         """Add teams to the Copilot subscription for an organization
 
@@ -518,7 +518,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> CopilotAddCopilotSeatsForUsersResponse:
         """Add users to the Copilot subscription for an organization
 
@@ -532,8 +532,8 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: Sequence[str] = UNSET,
-        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
+        organizations: list[str] = UNSET,
+        custom_properties: list[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Add organizations to the enterprise coding agent policy
 
@@ -547,7 +547,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: Sequence[str],
+        selected_teams: list[str],
     ) -> CopilotCancelCopilotSeatAssignmentForTeamsResponse:
         """Remove teams from the Copilot subscription for an organization
 
@@ -561,7 +561,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> CopilotCancelCopilotSeatAssignmentForUsersResponse:
         """Remove users from the Copilot subscription for an organization
 
@@ -853,8 +853,8 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: Sequence[str] = UNSET,
-        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
+        organizations: list[str] = UNSET,
+        custom_properties: list[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Remove organizations from the enterprise coding agent policy
 
@@ -882,7 +882,7 @@ class AsyncCopilotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for Copilot cloud agent in an organization
 
@@ -930,7 +930,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: Sequence[str],
+        selected_teams: list[str],
     ) -> CopilotAddCopilotSeatsForTeamsResponse:
         """Add teams to the Copilot subscription for an organization
 
@@ -944,7 +944,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> CopilotAddCopilotSeatsForUsersResponse:
         """Add users to the Copilot subscription for an organization
 
@@ -958,8 +958,8 @@ class CopilotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: Sequence[str] = UNSET,
-        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
+        organizations: list[str] = UNSET,
+        custom_properties: list[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Add organizations to the enterprise coding agent policy
 
@@ -973,7 +973,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_teams: Sequence[str],
+        selected_teams: list[str],
     ) -> CopilotCancelCopilotSeatAssignmentForTeamsResponse:
         """Remove teams from the Copilot subscription for an organization
 
@@ -987,7 +987,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_usernames: Sequence[str],
+        selected_usernames: list[str],
     ) -> CopilotCancelCopilotSeatAssignmentForUsersResponse:
         """Remove users from the Copilot subscription for an organization
 
@@ -1279,8 +1279,8 @@ class CopilotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        organizations: Sequence[str] = UNSET,
-        custom_properties: Sequence[Mapping[str, Any]] = UNSET,
+        organizations: list[str] = UNSET,
+        custom_properties: list[Mapping[str, Any]] = UNSET,
     ) -> None:
         """Remove organizations from the enterprise coding agent policy
 
@@ -1308,7 +1308,7 @@ class CopilotApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for Copilot cloud agent in an organization
 

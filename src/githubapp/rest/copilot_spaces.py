@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.copilot_space import CopilotSpace
     from githubapp.models.copilot_space_collaborator_variant1 import CopilotSpaceCollaboratorVariant1
     from githubapp.models.copilot_space_collaborator_variant2 import CopilotSpaceCollaboratorVariant2
@@ -494,7 +494,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create an organization Copilot Space
 
@@ -512,7 +512,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create a Copilot Space for a user
 
@@ -819,7 +819,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set an organization Copilot Space
 
@@ -838,7 +838,7 @@ class AsyncCopilotSpacesApi(AsyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set a Copilot Space for a user
 
@@ -928,7 +928,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create an organization Copilot Space
 
@@ -946,7 +946,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Create a Copilot Space for a user
 
@@ -1253,7 +1253,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'writer', 'admin', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set an organization Copilot Space
 
@@ -1272,7 +1272,7 @@ class CopilotSpacesApi(SyncNamespace):
         description: str = UNSET,
         general_instructions: str = UNSET,
         base_role: Literal['reader', 'no_access'] = UNSET,
-        resources_attributes: Sequence[Mapping[str, Any]] = UNSET,
+        resources_attributes: list[Mapping[str, Any]] = UNSET,
     ) -> CopilotSpace:
         """Set a Copilot Space for a user
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     pass
 
 __all__ = ["AsyncCredentialsApi", "CredentialsApi"]
@@ -40,7 +40,7 @@ class AsyncCredentialsApi(AsyncNamespace):
     async def revoke(
         self,
         *,
-        credentials: Sequence[str],
+        credentials: list[str],
     ) -> dict[str, Any]:
         """Revoke a list of credentials
 
@@ -59,7 +59,7 @@ class CredentialsApi(SyncNamespace):
     def revoke(
         self,
         *,
-        credentials: Sequence[str],
+        credentials: list[str],
     ) -> dict[str, Any]:
         """Revoke a list of credentials
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.dependabot_alert import DependabotAlert
     from githubapp.models.dependabot_alert_with_repository import DependabotAlertWithRepository
     from githubapp.models.dependabot_list_org_secrets_response import DependabotListOrgSecretsResponse
@@ -360,8 +360,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/dependabot/alerts/{alert_number}",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("alert_number", "alert_number", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("state", "state"), ("dismissed_reason", "dismissed_reason"), ("dismissed_comment", "dismissed_comment"), ("assignees", "assignees"), ("agent_assignment", "agent_assignment"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "DependabotAlert"), ),
         models=(("DependabotAlert", "dependabot_alert"), ),
@@ -429,7 +429,7 @@ class AsyncDependabotApi(AsyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[str | int] = UNSET,
+        selected_repository_ids: list[str | int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -559,7 +559,7 @@ class AsyncDependabotApi(AsyncNamespace):
         ecosystem: str = UNSET,
         package: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | Sequence[Literal['patch']] = UNSET,
+        has: str | list[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -589,7 +589,7 @@ class AsyncDependabotApi(AsyncNamespace):
         epss_percentage: str = UNSET,
         artifact_registry_url: str = UNSET,
         artifact_registry: str = UNSET,
-        has: str | Sequence[Literal['patch', 'deployment']] = UNSET,
+        has: str | list[Literal['patch', 'deployment']] = UNSET,
         assignee: str = UNSET,
         runtime_risk: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
@@ -620,7 +620,7 @@ class AsyncDependabotApi(AsyncNamespace):
         package: str = UNSET,
         manifest: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | Sequence[Literal['patch']] = UNSET,
+        has: str | list[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -762,7 +762,7 @@ class AsyncDependabotApi(AsyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -778,7 +778,11 @@ class AsyncDependabotApi(AsyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['dismissed', 'open'] = UNSET,
+        dismissed_reason: Literal['fix_started', 'inaccurate', 'no_bandwidth', 'not_used', 'tolerable_risk'] = UNSET,
+        dismissed_comment: str = UNSET,
+        assignees: list[str] = UNSET,
+        agent_assignment: Mapping[str, Any] = UNSET,
     ) -> DependabotAlert:
         """Update a Dependabot alert
 
@@ -792,8 +796,8 @@ class AsyncDependabotApi(AsyncNamespace):
         self,
         enterprise: str,
         *,
-        repository_ids_to_add: Sequence[int] = UNSET,
-        repository_ids_to_remove: Sequence[int] = UNSET,
+        repository_ids_to_add: list[int] = UNSET,
+        repository_ids_to_remove: list[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an enterprise
 
@@ -807,8 +811,8 @@ class AsyncDependabotApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repository_ids_to_add: Sequence[int] = UNSET,
-        repository_ids_to_remove: Sequence[int] = UNSET,
+        repository_ids_to_add: list[int] = UNSET,
+        repository_ids_to_remove: list[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an organization
 
@@ -846,7 +850,7 @@ class DependabotApi(SyncNamespace):
         visibility: Literal['all', 'private', 'selected'],
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[str | int] = UNSET,
+        selected_repository_ids: list[str | int] = UNSET,
     ) -> EmptyObject | None:
         """Create or update an organization secret
 
@@ -976,7 +980,7 @@ class DependabotApi(SyncNamespace):
         ecosystem: str = UNSET,
         package: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | Sequence[Literal['patch']] = UNSET,
+        has: str | list[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -1006,7 +1010,7 @@ class DependabotApi(SyncNamespace):
         epss_percentage: str = UNSET,
         artifact_registry_url: str = UNSET,
         artifact_registry: str = UNSET,
-        has: str | Sequence[Literal['patch', 'deployment']] = UNSET,
+        has: str | list[Literal['patch', 'deployment']] = UNSET,
         assignee: str = UNSET,
         runtime_risk: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
@@ -1037,7 +1041,7 @@ class DependabotApi(SyncNamespace):
         package: str = UNSET,
         manifest: str = UNSET,
         epss_percentage: str = UNSET,
-        has: str | Sequence[Literal['patch']] = UNSET,
+        has: str | list[Literal['patch']] = UNSET,
         assignee: str = UNSET,
         scope: Literal['development', 'runtime'] = UNSET,
         relationship: str = UNSET,
@@ -1179,7 +1183,7 @@ class DependabotApi(SyncNamespace):
         org: str,
         secret_name: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: list[int],
     ) -> None:
         """Set selected repositories for an organization secret
 
@@ -1195,7 +1199,11 @@ class DependabotApi(SyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['dismissed', 'open'] = UNSET,
+        dismissed_reason: Literal['fix_started', 'inaccurate', 'no_bandwidth', 'not_used', 'tolerable_risk'] = UNSET,
+        dismissed_comment: str = UNSET,
+        assignees: list[str] = UNSET,
+        agent_assignment: Mapping[str, Any] = UNSET,
     ) -> DependabotAlert:
         """Update a Dependabot alert
 
@@ -1209,8 +1217,8 @@ class DependabotApi(SyncNamespace):
         self,
         enterprise: str,
         *,
-        repository_ids_to_add: Sequence[int] = UNSET,
-        repository_ids_to_remove: Sequence[int] = UNSET,
+        repository_ids_to_add: list[int] = UNSET,
+        repository_ids_to_remove: list[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an enterprise
 
@@ -1224,8 +1232,8 @@ class DependabotApi(SyncNamespace):
         self,
         org: str,
         *,
-        repository_ids_to_add: Sequence[int] = UNSET,
-        repository_ids_to_remove: Sequence[int] = UNSET,
+        repository_ids_to_add: list[int] = UNSET,
+        repository_ids_to_remove: list[int] = UNSET,
     ) -> None:
         """Updates Dependabot's repository access list for an organization
 

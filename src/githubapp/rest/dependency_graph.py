@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.dependency_graph_create_repository_snapshot_response import DependencyGraphCreateRepositorySnapshotResponse
     from githubapp.models.dependency_graph_diff_item import DependencyGraphDiffItem

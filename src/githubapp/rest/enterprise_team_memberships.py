@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.simple_user import SimpleUser
     pass
 
@@ -133,7 +133,7 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: Sequence[str],
+        usernames: builtins.list[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
@@ -148,7 +148,7 @@ class AsyncEnterpriseTeamMembershipsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: Sequence[str],
+        usernames: builtins.list[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 
@@ -227,7 +227,7 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: Sequence[str],
+        usernames: builtins.list[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk add team members
 
@@ -242,7 +242,7 @@ class EnterpriseTeamMembershipsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        usernames: Sequence[str],
+        usernames: builtins.list[str],
     ) -> builtins.list[SimpleUser]:
         """Bulk remove team members
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.organization_simple import OrganizationSimple
     pass
 
@@ -132,7 +132,7 @@ class AsyncEnterpriseTeamOrganizationsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: Sequence[str],
+        organization_slugs: list[str],
     ) -> list[OrganizationSimple]:
         """Add organization assignments
 
@@ -147,7 +147,7 @@ class AsyncEnterpriseTeamOrganizationsApi(AsyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: Sequence[str],
+        organization_slugs: list[str],
     ) -> None:
         """Remove organization assignments
 
@@ -226,7 +226,7 @@ class EnterpriseTeamOrganizationsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: Sequence[str],
+        organization_slugs: list[str],
     ) -> list[OrganizationSimple]:
         """Add organization assignments
 
@@ -241,7 +241,7 @@ class EnterpriseTeamOrganizationsApi(SyncNamespace):
         enterprise: str,
         enterprise_team: str,
         *,
-        organization_slugs: Sequence[str],
+        organization_slugs: list[str],
     ) -> None:
         """Remove organization assignments
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.blob import Blob
     from githubapp.models.git_commit import GitCommit
     from githubapp.models.git_ref import GitRef
@@ -246,7 +246,7 @@ class AsyncGitApi(AsyncNamespace):
         *,
         message: str,
         tree: str,
-        parents: Sequence[str] = UNSET,
+        parents: list[str] = UNSET,
         author: Mapping[str, Any] = UNSET,
         committer: Mapping[str, Any] = UNSET,
         signature: str = UNSET,
@@ -299,7 +299,7 @@ class AsyncGitApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        tree: Sequence[Mapping[str, Any]],
+        tree: list[Mapping[str, Any]],
         base_tree: str = UNSET,
     ) -> GitTree:
         """Create a tree
@@ -456,7 +456,7 @@ class GitApi(SyncNamespace):
         *,
         message: str,
         tree: str,
-        parents: Sequence[str] = UNSET,
+        parents: list[str] = UNSET,
         author: Mapping[str, Any] = UNSET,
         committer: Mapping[str, Any] = UNSET,
         signature: str = UNSET,
@@ -509,7 +509,7 @@ class GitApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        tree: Sequence[Mapping[str, Any]],
+        tree: list[Mapping[str, Any]],
         base_tree: str = UNSET,
     ) -> GitTree:
         """Create a tree

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.hosted_compute_list_network_configurations_for_org_response import HostedComputeListNetworkConfigurationsForOrgResponse
     from githubapp.models.network_configuration import NetworkConfiguration
     from githubapp.models.network_settings import NetworkSettings
@@ -120,9 +120,9 @@ class AsyncHostedComputeApi(AsyncNamespace):
         org: str,
         *,
         name: str,
-        network_settings_ids: Sequence[str],
+        network_settings_ids: list[str],
         compute_service: Literal['none', 'actions'] = UNSET,
-        failover_network_settings_ids: Sequence[str] = UNSET,
+        failover_network_settings_ids: list[str] = UNSET,
         failover_network_enabled: bool = UNSET,
     ) -> NetworkConfiguration:
         """Create a hosted compute network configuration for an organization
@@ -194,8 +194,8 @@ class AsyncHostedComputeApi(AsyncNamespace):
         *,
         name: str = UNSET,
         compute_service: Literal['none', 'actions'] = UNSET,
-        network_settings_ids: Sequence[str] = UNSET,
-        failover_network_settings_ids: Sequence[str] = UNSET,
+        network_settings_ids: list[str] = UNSET,
+        failover_network_settings_ids: list[str] = UNSET,
         failover_network_enabled: bool = UNSET,
     ) -> NetworkConfiguration:
         """Update a hosted compute network configuration for an organization
@@ -217,9 +217,9 @@ class HostedComputeApi(SyncNamespace):
         org: str,
         *,
         name: str,
-        network_settings_ids: Sequence[str],
+        network_settings_ids: list[str],
         compute_service: Literal['none', 'actions'] = UNSET,
-        failover_network_settings_ids: Sequence[str] = UNSET,
+        failover_network_settings_ids: list[str] = UNSET,
         failover_network_enabled: bool = UNSET,
     ) -> NetworkConfiguration:
         """Create a hosted compute network configuration for an organization
@@ -291,8 +291,8 @@ class HostedComputeApi(SyncNamespace):
         *,
         name: str = UNSET,
         compute_service: Literal['none', 'actions'] = UNSET,
-        network_settings_ids: Sequence[str] = UNSET,
-        failover_network_settings_ids: Sequence[str] = UNSET,
+        network_settings_ids: list[str] = UNSET,
+        failover_network_settings_ids: list[str] = UNSET,
         failover_network_enabled: bool = UNSET,
     ) -> NetworkConfiguration:
         """Update a hosted compute network configuration for an organization

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.interaction_limit_response import InteractionLimitResponse
     from githubapp.models.interactions_get_pull_request_creation_cap_for_org_response import InteractionsGetPullRequestCreationCapForOrgResponse
     from githubapp.models.interactions_get_pull_request_creation_cap_for_repo_response import InteractionsGetPullRequestCreationCapForRepoResponse
@@ -347,7 +347,7 @@ class AsyncInteractionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> None:
         """Remove users from the pull request creation cap bypass list for a repository
 
@@ -398,7 +398,7 @@ class AsyncInteractionsApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> None:
         """Add users to the pull request creation cap bypass list for a repository
 
@@ -569,7 +569,7 @@ class InteractionsApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> None:
         """Remove users from the pull request creation cap bypass list for a repository
 
@@ -620,7 +620,7 @@ class InteractionsApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> None:
         """Add users to the pull request creation cap bypass list for a repository
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.added_to_project_issue_event import AddedToProjectIssueEvent
     from githubapp.models.assigned_issue_event import AssignedIssueEvent
@@ -944,7 +944,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str | Mapping[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -976,7 +976,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
@@ -992,7 +992,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Add labels to an issue
 
@@ -1072,9 +1072,9 @@ class AsyncIssuesApi(AsyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
-        assignees: Sequence[str] = UNSET,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -1695,7 +1695,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: Sequence[str],
+        assignees: builtins.list[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -1775,7 +1775,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
@@ -1791,7 +1791,7 @@ class AsyncIssuesApi(AsyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: Sequence[str] | Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str] | builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Set labels for an issue
 
@@ -1842,9 +1842,9 @@ class AsyncIssuesApi(AsyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
-        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str | Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
         type: str | Mapping[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue
@@ -1920,7 +1920,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str | Mapping[str, Any]] = UNSET,
     ) -> Issue:
         """Add assignees to an issue
 
@@ -1952,7 +1952,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Add issue field values to an issue
 
@@ -1968,7 +1968,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Add labels to an issue
 
@@ -2048,9 +2048,9 @@ class IssuesApi(SyncNamespace):
         body: str = UNSET,
         assignee: str | None = UNSET,
         milestone: str | int | None = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
-        assignees: Sequence[str] = UNSET,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
         type: str | None = UNSET,
     ) -> Issue:
         """Create an issue
@@ -2671,7 +2671,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        assignees: Sequence[str],
+        assignees: builtins.list[str],
     ) -> Issue:
         """Remove assignees from an issue
 
@@ -2751,7 +2751,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[IssueFieldValue]:
         """Set issue field values for an issue
 
@@ -2767,7 +2767,7 @@ class IssuesApi(SyncNamespace):
         repo: str,
         issue_number: int,
         *,
-        labels: Sequence[str] | Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str] | builtins.list[Mapping[str, Any]] = UNSET,
     ) -> builtins.list[Label]:
         """Set labels for an issue
 
@@ -2818,9 +2818,9 @@ class IssuesApi(SyncNamespace):
         state_reason: Literal['completed', 'not_planned', 'duplicate', 'reopened'] | None = UNSET,
         duplicate_issue_id: int = UNSET,
         milestone: str | int | None = UNSET,
-        labels: Sequence[str | Mapping[str, Any]] = UNSET,
-        assignees: Sequence[str | Mapping[str, Any]] = UNSET,
-        issue_field_values: Sequence[Mapping[str, Any]] = UNSET,
+        labels: builtins.list[str | Mapping[str, Any]] = UNSET,
+        assignees: builtins.list[str | Mapping[str, Any]] = UNSET,
+        issue_field_values: builtins.list[Mapping[str, Any]] = UNSET,
         type: str | Mapping[str, Any] | None = UNSET,
     ) -> IssuesUpdateResponse:
         """Update an issue

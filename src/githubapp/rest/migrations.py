@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.import_ import Import
     from githubapp.models.migration import Migration
     from githubapp.models.minimal_repository import MinimalRepository
@@ -73,7 +73,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -88,7 +88,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -401,7 +401,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         self,
         org: str,
         migration_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download an organization migration archive
 
         ``GET /orgs/{org}/migrations/{migration_id}/archive`` (migrations/download-archive-for-org)
@@ -413,7 +413,7 @@ class AsyncMigrationsApi(AsyncNamespace):
     async def get_archive_for_authenticated_user(
         self,
         migration_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download a user migration archive
 
         ``GET /user/migrations/{migration_id}/archive`` (migrations/get-archive-for-authenticated-user)
@@ -473,7 +473,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         self,
         migration_id: int,
         *,
-        exclude: Sequence[str] = UNSET,
+        exclude: list[str] = UNSET,
     ) -> Migration:
         """Get a user migration status
 
@@ -488,7 +488,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         org: str,
         migration_id: int,
         *,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Get an organization migration status
 
@@ -518,7 +518,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> list[Migration]:
         """List organization migrations
 
@@ -598,7 +598,7 @@ class AsyncMigrationsApi(AsyncNamespace):
     async def start_for_authenticated_user(
         self,
         *,
-        repositories: Sequence[str],
+        repositories: list[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -606,7 +606,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start a user migration
 
@@ -620,7 +620,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repositories: Sequence[str],
+        repositories: list[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -628,7 +628,7 @@ class AsyncMigrationsApi(AsyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start an organization migration
 
@@ -756,7 +756,7 @@ class MigrationsApi(SyncNamespace):
         self,
         org: str,
         migration_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download an organization migration archive
 
         ``GET /orgs/{org}/migrations/{migration_id}/archive`` (migrations/download-archive-for-org)
@@ -768,7 +768,7 @@ class MigrationsApi(SyncNamespace):
     def get_archive_for_authenticated_user(
         self,
         migration_id: int,
-    ) -> None:
+    ) -> bytes:
         """Download a user migration archive
 
         ``GET /user/migrations/{migration_id}/archive`` (migrations/get-archive-for-authenticated-user)
@@ -828,7 +828,7 @@ class MigrationsApi(SyncNamespace):
         self,
         migration_id: int,
         *,
-        exclude: Sequence[str] = UNSET,
+        exclude: list[str] = UNSET,
     ) -> Migration:
         """Get a user migration status
 
@@ -843,7 +843,7 @@ class MigrationsApi(SyncNamespace):
         org: str,
         migration_id: int,
         *,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Get an organization migration status
 
@@ -873,7 +873,7 @@ class MigrationsApi(SyncNamespace):
         *,
         per_page: int = UNSET,
         page: int = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> list[Migration]:
         """List organization migrations
 
@@ -953,7 +953,7 @@ class MigrationsApi(SyncNamespace):
     def start_for_authenticated_user(
         self,
         *,
-        repositories: Sequence[str],
+        repositories: list[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -961,7 +961,7 @@ class MigrationsApi(SyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start a user migration
 
@@ -975,7 +975,7 @@ class MigrationsApi(SyncNamespace):
         self,
         org: str,
         *,
-        repositories: Sequence[str],
+        repositories: list[str],
         lock_repositories: bool = UNSET,
         exclude_metadata: bool = UNSET,
         exclude_git_data: bool = UNSET,
@@ -983,7 +983,7 @@ class MigrationsApi(SyncNamespace):
         exclude_releases: bool = UNSET,
         exclude_owner_projects: bool = UNSET,
         org_metadata_only: bool = UNSET,
-        exclude: Sequence[Literal['repositories']] = UNSET,
+        exclude: list[Literal['repositories']] = UNSET,
     ) -> Migration:
         """Start an organization migration
 

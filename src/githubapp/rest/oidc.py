@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.empty_object import EmptyObject
     from githubapp.models.oidc_custom_property_inclusion import OidcCustomPropertyInclusion
     from githubapp.models.oidc_custom_sub import OidcCustomSub
@@ -239,7 +239,7 @@ class AsyncOidcApi(AsyncNamespace):
         self,
         org: str,
         *,
-        include_claim_keys: Sequence[str] = UNSET,
+        include_claim_keys: list[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for an organization
@@ -350,7 +350,7 @@ class OidcApi(SyncNamespace):
         self,
         org: str,
         *,
-        include_claim_keys: Sequence[str] = UNSET,
+        include_claim_keys: list[str] = UNSET,
         use_immutable_subject: bool = UNSET,
     ) -> EmptyObject:
         """Set the customization template for an OIDC subject claim for an organization

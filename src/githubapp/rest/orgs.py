@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.custom_property import CustomProperty
     from githubapp.models.hook_delivery import HookDelivery
@@ -1729,7 +1729,7 @@ class AsyncOrgsApi(AsyncNamespace):
         physical_environment: str = UNSET,
         cluster: str = UNSET,
         tags: Mapping[str, Any] = UNSET,
-        runtime_risks: Sequence[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -1770,7 +1770,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: Sequence[Mapping[str, Any]],
+        deployments: builtins.list[Mapping[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -1788,7 +1788,7 @@ class AsyncOrgsApi(AsyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: Sequence[int] = UNSET,
+        team_ids: builtins.list[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -1806,7 +1806,7 @@ class AsyncOrgsApi(AsyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: Sequence[Mapping[str, Any]] | None = UNSET,
+        options: builtins.list[Mapping[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -1839,7 +1839,7 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         name: str,
         config: Mapping[str, Any],
-        events: Sequence[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -1857,9 +1857,9 @@ class AsyncOrgsApi(AsyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | Sequence[str] | None = UNSET,
+        default_value: str | builtins.list[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: Sequence[str] | None = UNSET,
+        allowed_values: builtins.list[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -1875,7 +1875,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        properties: Sequence[Mapping[str, Any]],
+        properties: builtins.list[Mapping[str, Any]],
     ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
@@ -1889,8 +1889,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        repository_names: Sequence[str],
-        properties: Sequence[Mapping[str, Any]],
+        repository_names: builtins.list[str],
+        properties: builtins.list[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -1970,8 +1970,8 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: Sequence[str] = UNSET,
-        attestation_ids: Sequence[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -2345,7 +2345,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: Sequence[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -2602,12 +2602,12 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: Sequence[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: Sequence[str] = UNSET,
+        token_id: builtins.list[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
@@ -2625,12 +2625,12 @@ class AsyncOrgsApi(AsyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: Sequence[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: Sequence[str] = UNSET,
+        token_id: builtins.list[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
@@ -2833,7 +2833,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: Sequence[int] = UNSET,
+        pat_request_ids: builtins.list[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -2904,7 +2904,7 @@ class AsyncOrgsApi(AsyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: Sequence[Mapping[str, Any]],
+        deployments: builtins.list[Mapping[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -2922,7 +2922,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -2936,7 +2936,7 @@ class AsyncOrgsApi(AsyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: builtins.list[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -3038,7 +3038,7 @@ class AsyncOrgsApi(AsyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: Sequence[Mapping[str, Any]] = UNSET,
+        options: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -3100,7 +3100,7 @@ class AsyncOrgsApi(AsyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: Sequence[int],
+        pat_ids: builtins.list[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -3116,7 +3116,7 @@ class AsyncOrgsApi(AsyncNamespace):
         hook_id: int,
         *,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:
@@ -3288,7 +3288,7 @@ class OrgsApi(SyncNamespace):
         physical_environment: str = UNSET,
         cluster: str = UNSET,
         tags: Mapping[str, Any] = UNSET,
-        runtime_risks: Sequence[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
+        runtime_risks: builtins.list[Literal['critical-resource', 'internet-exposed', 'lateral-movement', 'sensitive-data']] = UNSET,
         github_repository: str = UNSET,
         return_records: bool = UNSET,
     ) -> OrgsCreateArtifactDeploymentRecordResponse:
@@ -3329,7 +3329,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: Sequence[Mapping[str, Any]],
+        deployments: builtins.list[Mapping[str, Any]],
         physical_environment: str = UNSET,
     ) -> OrgsCreateClusterDeploymentRecordsJobResponse:
         """Create a cluster deployment records job
@@ -3347,7 +3347,7 @@ class OrgsApi(SyncNamespace):
         invitee_id: int = UNSET,
         email: str = UNSET,
         role: Literal['admin', 'direct_member', 'billing_manager', 'reinstate'] = UNSET,
-        team_ids: Sequence[int] = UNSET,
+        team_ids: builtins.list[int] = UNSET,
     ) -> OrganizationInvitation:
         """Create an organization invitation
 
@@ -3365,7 +3365,7 @@ class OrgsApi(SyncNamespace):
         data_type: Literal['text', 'date', 'single_select', 'multi_select', 'number'],
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: Sequence[Mapping[str, Any]] | None = UNSET,
+        options: builtins.list[Mapping[str, Any]] | None = UNSET,
     ) -> IssueField:
         """Create issue field for an organization
 
@@ -3398,7 +3398,7 @@ class OrgsApi(SyncNamespace):
         *,
         name: str,
         config: Mapping[str, Any],
-        events: Sequence[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
     ) -> OrgHook:
         """Create an organization webhook
@@ -3416,9 +3416,9 @@ class OrgsApi(SyncNamespace):
         *,
         value_type: Literal['string', 'single_select', 'multi_select', 'true_false', 'url'],
         required: bool = UNSET,
-        default_value: str | Sequence[str] | None = UNSET,
+        default_value: str | builtins.list[str] | None = UNSET,
         description: str | None = UNSET,
-        allowed_values: Sequence[str] | None = UNSET,
+        allowed_values: builtins.list[str] | None = UNSET,
         values_editable_by: Literal['org_actors', 'org_and_repo_actors'] | None = UNSET,
         require_explicit_values: bool = UNSET,
     ) -> CustomProperty:
@@ -3434,7 +3434,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        properties: Sequence[Mapping[str, Any]],
+        properties: builtins.list[Mapping[str, Any]],
     ) -> builtins.list[CustomProperty]:
         """Create or update custom properties for an organization
 
@@ -3448,8 +3448,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        repository_names: Sequence[str],
-        properties: Sequence[Mapping[str, Any]],
+        repository_names: builtins.list[str],
+        properties: builtins.list[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for organization repositories
 
@@ -3529,8 +3529,8 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: Sequence[str] = UNSET,
-        attestation_ids: Sequence[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -3904,7 +3904,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        subject_digests: Sequence[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -4161,12 +4161,12 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: Sequence[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: Sequence[str] = UNSET,
+        token_id: builtins.list[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrantRequest]:
         """List requests to access organization resources with fine-grained personal access tokens
 
@@ -4184,12 +4184,12 @@ class OrgsApi(SyncNamespace):
         page: int = UNSET,
         sort: Literal['created_at'] = UNSET,
         direction: Literal['asc', 'desc'] = UNSET,
-        owner: Sequence[str] = UNSET,
+        owner: builtins.list[str] = UNSET,
         repository: str = UNSET,
         permission: str = UNSET,
         last_used_before: datetime | str = UNSET,
         last_used_after: datetime | str = UNSET,
-        token_id: Sequence[str] = UNSET,
+        token_id: builtins.list[str] = UNSET,
     ) -> builtins.list[OrganizationProgrammaticAccessGrant]:
         """List fine-grained personal access tokens with access to organization resources
 
@@ -4392,7 +4392,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['approve', 'deny'],
-        pat_request_ids: Sequence[int] = UNSET,
+        pat_request_ids: builtins.list[int] = UNSET,
         reason: str | None = UNSET,
     ) -> dict[str, Any]:
         """Review requests to access organization resources with fine-grained personal access tokens
@@ -4463,7 +4463,7 @@ class OrgsApi(SyncNamespace):
         cluster: str,
         *,
         logical_environment: str,
-        deployments: Sequence[Mapping[str, Any]],
+        deployments: builtins.list[Mapping[str, Any]],
         physical_environment: str = UNSET,
         partial_success: bool = UNSET,
         return_records: bool = UNSET,
@@ -4481,7 +4481,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         enforced_repositories: Literal['all', 'none', 'selected'],
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Set immutable releases settings for an organization
 
@@ -4495,7 +4495,7 @@ class OrgsApi(SyncNamespace):
         self,
         org: str,
         *,
-        selected_repository_ids: Sequence[int],
+        selected_repository_ids: builtins.list[int],
     ) -> None:
         """Set selected repositories for immutable releases enforcement
 
@@ -4597,7 +4597,7 @@ class OrgsApi(SyncNamespace):
         name: str = UNSET,
         description: str | None = UNSET,
         visibility: Literal['organization_members_only', 'all'] = UNSET,
-        options: Sequence[Mapping[str, Any]] = UNSET,
+        options: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> IssueField:
         """Update issue field for an organization
 
@@ -4659,7 +4659,7 @@ class OrgsApi(SyncNamespace):
         org: str,
         *,
         action: Literal['revoke'],
-        pat_ids: Sequence[int],
+        pat_ids: builtins.list[int],
     ) -> dict[str, Any]:
         """Update the access to organization resources via fine-grained personal access tokens
 
@@ -4675,7 +4675,7 @@ class OrgsApi(SyncNamespace):
         hook_id: int,
         *,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
+        events: builtins.list[str] = UNSET,
         active: bool = UNSET,
         name: str = UNSET,
     ) -> OrgHook:

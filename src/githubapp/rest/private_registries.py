@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.org_private_registry_configuration import OrgPrivateRegistryConfiguration
     from githubapp.models.org_private_registry_configuration_with_selected_repositories import OrgPrivateRegistryConfigurationWithSelectedRepositories
     from githubapp.models.private_registries_get_org_public_key_response import PrivateRegistriesGetOrgPublicKeyResponse
@@ -127,7 +127,7 @@ class AsyncPrivateRegistriesApi(AsyncNamespace):
         replaces_base: bool = UNSET,
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
         auth_type: Literal['token', 'username_password', 'oidc_azure', 'oidc_aws', 'oidc_jfrog', 'oidc_cloudsmith', 'oidc_gcp'] = UNSET,
         tenant_id: str = UNSET,
         client_id: str = UNSET,
@@ -218,7 +218,7 @@ class AsyncPrivateRegistriesApi(AsyncNamespace):
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
         auth_type: Literal['token', 'username_password', 'oidc_azure', 'oidc_aws', 'oidc_jfrog', 'oidc_cloudsmith', 'oidc_gcp'] = UNSET,
         tenant_id: str = UNSET,
         client_id: str = UNSET,
@@ -261,7 +261,7 @@ class PrivateRegistriesApi(SyncNamespace):
         replaces_base: bool = UNSET,
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
         auth_type: Literal['token', 'username_password', 'oidc_azure', 'oidc_aws', 'oidc_jfrog', 'oidc_cloudsmith', 'oidc_gcp'] = UNSET,
         tenant_id: str = UNSET,
         client_id: str = UNSET,
@@ -352,7 +352,7 @@ class PrivateRegistriesApi(SyncNamespace):
         encrypted_value: str = UNSET,
         key_id: str = UNSET,
         visibility: Literal['all', 'private', 'selected'] = UNSET,
-        selected_repository_ids: Sequence[int] = UNSET,
+        selected_repository_ids: list[int] = UNSET,
         auth_type: Literal['token', 'username_password', 'oidc_azure', 'oidc_aws', 'oidc_jfrog', 'oidc_cloudsmith', 'oidc_gcp'] = UNSET,
         tenant_id: str = UNSET,
         client_id: str = UNSET,

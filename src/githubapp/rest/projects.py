@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.projects_v2 import ProjectsV2
     from githubapp.models.projects_v2_field import ProjectsV2Field
     from githubapp.models.projects_v2_item_simple import ProjectsV2ItemSimple
@@ -55,8 +55,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/orgs/{org}/projectsV2/{project_number}/items",
         path=(("org", "org", "str"), ("project_number", "project_number", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("type", "type"), ("id", "id"), ("owner", "owner"), ("repo", "repo"), ("number", "number"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((201, "ProjectsV2ItemSimple"), ),
         models=(("ProjectsV2ItemSimple", "projects_v2_item_simple"), ),
@@ -70,8 +70,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/users/{username}/projectsV2/{project_number}/items",
         path=(("username", "username", "str"), ("project_number", "project_number", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("type", "type"), ("id", "id"), ("owner", "owner"), ("repo", "repo"), ("number", "number"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((201, "ProjectsV2ItemSimple"), ),
         models=(("ProjectsV2ItemSimple", "projects_v2_item_simple"), ),
@@ -425,7 +425,7 @@ class AsyncProjectsApi(AsyncNamespace):
         issue_field_id: int = UNSET,
         name: str = UNSET,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'] = UNSET,
-        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        single_select_options: list[Mapping[str, Any]] = UNSET,
         iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add a field to an organization-owned project.
@@ -443,7 +443,7 @@ class AsyncProjectsApi(AsyncNamespace):
         *,
         name: str,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'],
-        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        single_select_options: list[Mapping[str, Any]] = UNSET,
         iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add field to user owned project
@@ -459,7 +459,11 @@ class AsyncProjectsApi(AsyncNamespace):
         org: str,
         project_number: int,
         *,
-        data: Any,
+        type: Literal['Issue', 'PullRequest'],
+        id: int = UNSET,
+        owner: str = UNSET,
+        repo: str = UNSET,
+        number: int = UNSET,
     ) -> ProjectsV2ItemSimple:
         """Add item to organization owned project
 
@@ -474,7 +478,11 @@ class AsyncProjectsApi(AsyncNamespace):
         username: str,
         project_number: int,
         *,
-        data: Any,
+        type: Literal['Issue', 'PullRequest'],
+        id: int = UNSET,
+        owner: str = UNSET,
+        repo: str = UNSET,
+        number: int = UNSET,
     ) -> ProjectsV2ItemSimple:
         """Add item to user owned project
 
@@ -524,10 +532,10 @@ class AsyncProjectsApi(AsyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: Sequence[int] = UNSET,
-        sort_by: Sequence[Sequence[int | str]] = UNSET,
-        group_by: Sequence[int] = UNSET,
-        vertical_group_by: Sequence[int] = UNSET,
+        visible_fields: list[int] = UNSET,
+        sort_by: list[list[int | str]] = UNSET,
+        group_by: list[int] = UNSET,
+        vertical_group_by: list[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for an organization-owned project
 
@@ -545,10 +553,10 @@ class AsyncProjectsApi(AsyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: Sequence[int] = UNSET,
-        sort_by: Sequence[Sequence[int | str]] = UNSET,
-        group_by: Sequence[int] = UNSET,
-        vertical_group_by: Sequence[int] = UNSET,
+        visible_fields: list[int] = UNSET,
+        sort_by: list[list[int | str]] = UNSET,
+        group_by: list[int] = UNSET,
+        vertical_group_by: list[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for a user-owned project
 
@@ -646,7 +654,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for an organization owned project
 
@@ -662,7 +670,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for a user owned project
 
@@ -746,7 +754,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         *,
         q: str = UNSET,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -768,7 +776,7 @@ class AsyncProjectsApi(AsyncNamespace):
         after: str = UNSET,
         per_page: int = UNSET,
         q: str = UNSET,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> list[ProjectsV2ItemWithContent]:
         """List items for a user owned project
 
@@ -784,7 +792,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -803,7 +811,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -822,7 +830,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: Sequence[Mapping[str, Any]],
+        fields: list[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for organization
 
@@ -838,7 +846,7 @@ class AsyncProjectsApi(AsyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: Sequence[Mapping[str, Any]],
+        fields: list[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for user
 
@@ -862,7 +870,7 @@ class ProjectsApi(SyncNamespace):
         issue_field_id: int = UNSET,
         name: str = UNSET,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'] = UNSET,
-        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        single_select_options: list[Mapping[str, Any]] = UNSET,
         iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add a field to an organization-owned project.
@@ -880,7 +888,7 @@ class ProjectsApi(SyncNamespace):
         *,
         name: str,
         data_type: Literal['text', 'number', 'date'] | Literal['single_select'] | Literal['iteration'],
-        single_select_options: Sequence[Mapping[str, Any]] = UNSET,
+        single_select_options: list[Mapping[str, Any]] = UNSET,
         iteration_configuration: Mapping[str, Any] = UNSET,
     ) -> ProjectsV2Field:
         """Add field to user owned project
@@ -896,7 +904,11 @@ class ProjectsApi(SyncNamespace):
         org: str,
         project_number: int,
         *,
-        data: Any,
+        type: Literal['Issue', 'PullRequest'],
+        id: int = UNSET,
+        owner: str = UNSET,
+        repo: str = UNSET,
+        number: int = UNSET,
     ) -> ProjectsV2ItemSimple:
         """Add item to organization owned project
 
@@ -911,7 +923,11 @@ class ProjectsApi(SyncNamespace):
         username: str,
         project_number: int,
         *,
-        data: Any,
+        type: Literal['Issue', 'PullRequest'],
+        id: int = UNSET,
+        owner: str = UNSET,
+        repo: str = UNSET,
+        number: int = UNSET,
     ) -> ProjectsV2ItemSimple:
         """Add item to user owned project
 
@@ -961,10 +977,10 @@ class ProjectsApi(SyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: Sequence[int] = UNSET,
-        sort_by: Sequence[Sequence[int | str]] = UNSET,
-        group_by: Sequence[int] = UNSET,
-        vertical_group_by: Sequence[int] = UNSET,
+        visible_fields: list[int] = UNSET,
+        sort_by: list[list[int | str]] = UNSET,
+        group_by: list[int] = UNSET,
+        vertical_group_by: list[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for an organization-owned project
 
@@ -982,10 +998,10 @@ class ProjectsApi(SyncNamespace):
         name: str,
         layout: Literal['table', 'board', 'roadmap'],
         filter: str = UNSET,
-        visible_fields: Sequence[int] = UNSET,
-        sort_by: Sequence[Sequence[int | str]] = UNSET,
-        group_by: Sequence[int] = UNSET,
-        vertical_group_by: Sequence[int] = UNSET,
+        visible_fields: list[int] = UNSET,
+        sort_by: list[list[int | str]] = UNSET,
+        group_by: list[int] = UNSET,
+        vertical_group_by: list[int] = UNSET,
     ) -> ProjectsV2View:
         """Create a view for a user-owned project
 
@@ -1083,7 +1099,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for an organization owned project
 
@@ -1099,7 +1115,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> ProjectsV2ItemWithContent:
         """Get an item for a user owned project
 
@@ -1183,7 +1199,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         *,
         q: str = UNSET,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1205,7 +1221,7 @@ class ProjectsApi(SyncNamespace):
         after: str = UNSET,
         per_page: int = UNSET,
         q: str = UNSET,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
     ) -> list[ProjectsV2ItemWithContent]:
         """List items for a user owned project
 
@@ -1221,7 +1237,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1240,7 +1256,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         view_number: int,
         *,
-        fields: str | Sequence[str] = UNSET,
+        fields: str | list[str] = UNSET,
         before: str = UNSET,
         after: str = UNSET,
         per_page: int = UNSET,
@@ -1259,7 +1275,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: Sequence[Mapping[str, Any]],
+        fields: list[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for organization
 
@@ -1275,7 +1291,7 @@ class ProjectsApi(SyncNamespace):
         project_number: int,
         item_id: int,
         *,
-        fields: Sequence[Mapping[str, Any]],
+        fields: list[Mapping[str, Any]],
     ) -> ProjectsV2ItemWithContent:
         """Update project item for user
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.pull_request_stack_minimal import PullRequestStackMinimal
     from githubapp.models.pull_request_stacks_add_response import PullRequestStacksAddResponse
     from githubapp.models.pull_request_stacks_create_response import PullRequestStacksCreateResponse
@@ -109,7 +109,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: Sequence[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -124,7 +124,7 @@ class AsyncPullRequestStacksApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: Sequence[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 
@@ -191,7 +191,7 @@ class PullRequestStacksApi(SyncNamespace):
         repo: str,
         stack_number: int,
         *,
-        pull_requests: Sequence[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksAddResponse:
         """Add pull requests to a pull request stack
 
@@ -206,7 +206,7 @@ class PullRequestStacksApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        pull_requests: Sequence[int],
+        pull_requests: builtins.list[int],
     ) -> PullRequestStacksCreateResponse:
         """Create a pull request stack
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.commit import Commit
     from githubapp.models.diff_entry import DiffEntry
@@ -532,7 +532,7 @@ class AsyncPullsApi(AsyncNamespace):
         commit_id: str = UNSET,
         body: str = UNSET,
         event: Literal['APPROVE', 'REQUEST_CHANGES', 'COMMENT'] = UNSET,
-        comments: Sequence[Mapping[str, Any]] = UNSET,
+        comments: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> PullRequestReview:
         """Create a review for a pull request
 
@@ -860,8 +860,8 @@ class AsyncPullsApi(AsyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: Sequence[str],
-        team_reviewers: Sequence[str] = UNSET,
+        reviewers: builtins.list[str],
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Remove requested reviewers from a pull request
 
@@ -877,8 +877,8 @@ class AsyncPullsApi(AsyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: Sequence[str] = UNSET,
-        team_reviewers: Sequence[str] = UNSET,
+        reviewers: builtins.list[str] = UNSET,
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Request reviewers for a pull request
 
@@ -1043,7 +1043,7 @@ class PullsApi(SyncNamespace):
         commit_id: str = UNSET,
         body: str = UNSET,
         event: Literal['APPROVE', 'REQUEST_CHANGES', 'COMMENT'] = UNSET,
-        comments: Sequence[Mapping[str, Any]] = UNSET,
+        comments: builtins.list[Mapping[str, Any]] = UNSET,
     ) -> PullRequestReview:
         """Create a review for a pull request
 
@@ -1371,8 +1371,8 @@ class PullsApi(SyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: Sequence[str],
-        team_reviewers: Sequence[str] = UNSET,
+        reviewers: builtins.list[str],
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Remove requested reviewers from a pull request
 
@@ -1388,8 +1388,8 @@ class PullsApi(SyncNamespace):
         repo: str,
         pull_number: int,
         *,
-        reviewers: Sequence[str] = UNSET,
-        team_reviewers: Sequence[str] = UNSET,
+        reviewers: builtins.list[str] = UNSET,
+        team_reviewers: builtins.list[str] = UNSET,
     ) -> PullRequestSimple:
         """Request reviewers for a pull request
 

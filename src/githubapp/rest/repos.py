@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from githubapp.models.activity import Activity
     from githubapp.models.autolink import Autolink
@@ -214,7 +214,7 @@ _OPERATIONS: dict[str, Operation] = {
         "repos/cancel-pages-deployment",
         "POST",
         "/repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("pages_deployment_id", "pages_deployment_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("pages_deployment_id", "pages_deployment_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -621,8 +621,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/pages",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("build_type", "build_type"), ("source", "source"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((201, "Page"), ),
         models=(("Page", "page"), ),
@@ -1119,7 +1119,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -1134,7 +1134,7 @@ _OPERATIONS: dict[str, Operation] = {
         body=(),
         body_mode=None,
         body_media=None,
-        returns=(),
+        returns=((200, "bytes"), ),
         models=(),
         accept=None,
         server=None,
@@ -1789,7 +1789,7 @@ _OPERATIONS: dict[str, Operation] = {
         "repos/get-pages-deployment",
         "GET",
         "/repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}",
-        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("pages_deployment_id", "pages_deployment_id", "str"), ),
+        path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("pages_deployment_id", "pages_deployment_id", "int|str"), ),
         query=(),
         body=(),
         body_mode=None,
@@ -3021,8 +3021,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/pages",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("cname", "cname"), ("https_enforced", "https_enforced"), ("build_type", "build_type"), ("source", "source"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((204, "None"), ),
         models=(),
@@ -3206,7 +3206,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Add app access restrictions
 
@@ -3238,7 +3238,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Add status check contexts
 
@@ -3254,7 +3254,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Add team access restrictions
 
@@ -3270,7 +3270,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Add user access restrictions
 
@@ -3284,7 +3284,7 @@ class AsyncReposApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        pages_deployment_id: str,
+        pages_deployment_id: int | str,
     ) -> None:
         """Cancel a GitHub Pages deployment
 
@@ -3519,7 +3519,7 @@ class AsyncReposApi(AsyncNamespace):
         ref: str,
         task: str = UNSET,
         auto_merge: bool = UNSET,
-        required_contexts: Sequence[str] = UNSET,
+        required_contexts: list[str] = UNSET,
         payload: Mapping[str, Any] | str = UNSET,
         environment: str = UNSET,
         description: str | None = UNSET,
@@ -3703,7 +3703,7 @@ class AsyncReposApi(AsyncNamespace):
         *,
         wait_timer: int = UNSET,
         prevent_self_review: bool = UNSET,
-        reviewers: Sequence[Mapping[str, Any]] | None = UNSET,
+        reviewers: list[Mapping[str, Any]] | None = UNSET,
         deployment_branch_policy: Mapping[str, Any] | None = UNSET,
     ) -> Environment:
         """Create or update an environment
@@ -3742,9 +3742,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create an organization repository ruleset
 
@@ -3778,7 +3778,8 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        build_type: Literal['legacy', 'workflow'] = UNSET,
+        source: Mapping[str, Any] = UNSET,
     ) -> Page:
         """Create a GitHub Pages site
 
@@ -3819,9 +3820,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create a repository ruleset
 
@@ -3857,7 +3858,7 @@ class AsyncReposApi(AsyncNamespace):
         *,
         name: str = UNSET,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
+        events: list[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Create a repository webhook
@@ -3873,7 +3874,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        properties: Sequence[Mapping[str, Any]],
+        properties: list[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for a repository
 
@@ -4264,7 +4265,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         ref: str,
-    ) -> None:
+    ) -> bytes:
         """Download a repository archive (tar)
 
         ``GET /repos/{owner}/{repo}/tarball/{ref}`` (repos/download-tarball-archive)
@@ -4278,7 +4279,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         ref: str,
-    ) -> None:
+    ) -> bytes:
         """Download a repository archive (zip)
 
         ``GET /repos/{owner}/{repo}/zipball/{ref}`` (repos/download-zipball-archive)
@@ -4910,7 +4911,7 @@ class AsyncReposApi(AsyncNamespace):
         self,
         owner: str,
         repo: str,
-        pages_deployment_id: str,
+        pages_deployment_id: int | str,
     ) -> PagesDeploymentStatus:
         """Get the status of a GitHub Pages deployment
 
@@ -5894,7 +5895,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Remove app access restrictions
 
@@ -5924,7 +5925,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Remove status check contexts
 
@@ -5954,7 +5955,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Remove team access restrictions
 
@@ -5970,7 +5971,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Remove user access restrictions
 
@@ -6001,7 +6002,7 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        names: Sequence[str],
+        names: list[str],
     ) -> Topic:
         """Replace all repository topics
 
@@ -6044,7 +6045,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Set app access restrictions
 
@@ -6060,7 +6061,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Set status check contexts
 
@@ -6076,7 +6077,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Set team access restrictions
 
@@ -6092,7 +6093,7 @@ class AsyncReposApi(AsyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Set user access restrictions
 
@@ -6123,7 +6124,7 @@ class AsyncReposApi(AsyncNamespace):
         *,
         new_owner: str,
         new_name: str = UNSET,
-        team_ids: Sequence[int] = UNSET,
+        team_ids: list[int] = UNSET,
     ) -> MinimalRepository:
         """Transfer a repository
 
@@ -6238,7 +6239,10 @@ class AsyncReposApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        cname: str | None = UNSET,
+        https_enforced: bool = UNSET,
+        build_type: Literal['legacy', 'workflow'] = UNSET,
+        source: Literal['gh-pages', 'master', 'master /docs'] | Mapping[str, Any] = UNSET,
     ) -> None:
         """Update information about a GitHub Pages site
 
@@ -6272,9 +6276,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update an organization repository ruleset
 
@@ -6355,9 +6359,9 @@ class AsyncReposApi(AsyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update a repository ruleset
 
@@ -6374,8 +6378,8 @@ class AsyncReposApi(AsyncNamespace):
         branch: str,
         *,
         strict: bool = UNSET,
-        contexts: Sequence[str] = UNSET,
-        checks: Sequence[Mapping[str, Any]] = UNSET,
+        contexts: list[str] = UNSET,
+        checks: list[Mapping[str, Any]] = UNSET,
     ) -> StatusCheckPolicy:
         """Update status check protection
 
@@ -6392,9 +6396,9 @@ class AsyncReposApi(AsyncNamespace):
         hook_id: int,
         *,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
-        add_events: Sequence[str] = UNSET,
-        remove_events: Sequence[str] = UNSET,
+        events: list[str] = UNSET,
+        add_events: list[str] = UNSET,
+        remove_events: list[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Update a repository webhook
@@ -6466,7 +6470,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Add app access restrictions
 
@@ -6498,7 +6502,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Add status check contexts
 
@@ -6514,7 +6518,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Add team access restrictions
 
@@ -6530,7 +6534,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Add user access restrictions
 
@@ -6544,7 +6548,7 @@ class ReposApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        pages_deployment_id: str,
+        pages_deployment_id: int | str,
     ) -> None:
         """Cancel a GitHub Pages deployment
 
@@ -6779,7 +6783,7 @@ class ReposApi(SyncNamespace):
         ref: str,
         task: str = UNSET,
         auto_merge: bool = UNSET,
-        required_contexts: Sequence[str] = UNSET,
+        required_contexts: list[str] = UNSET,
         payload: Mapping[str, Any] | str = UNSET,
         environment: str = UNSET,
         description: str | None = UNSET,
@@ -6963,7 +6967,7 @@ class ReposApi(SyncNamespace):
         *,
         wait_timer: int = UNSET,
         prevent_self_review: bool = UNSET,
-        reviewers: Sequence[Mapping[str, Any]] | None = UNSET,
+        reviewers: list[Mapping[str, Any]] | None = UNSET,
         deployment_branch_policy: Mapping[str, Any] | None = UNSET,
     ) -> Environment:
         """Create or update an environment
@@ -7002,9 +7006,9 @@ class ReposApi(SyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create an organization repository ruleset
 
@@ -7038,7 +7042,8 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        build_type: Literal['legacy', 'workflow'] = UNSET,
+        source: Mapping[str, Any] = UNSET,
     ) -> Page:
         """Create a GitHub Pages site
 
@@ -7079,9 +7084,9 @@ class ReposApi(SyncNamespace):
         name: str,
         enforcement: Literal['disabled', 'active', 'evaluate'],
         target: Literal['branch', 'tag', 'push'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Create a repository ruleset
 
@@ -7117,7 +7122,7 @@ class ReposApi(SyncNamespace):
         *,
         name: str = UNSET,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
+        events: list[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Create a repository webhook
@@ -7133,7 +7138,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        properties: Sequence[Mapping[str, Any]],
+        properties: list[Mapping[str, Any]],
     ) -> None:
         """Create or update custom property values for a repository
 
@@ -7524,7 +7529,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         ref: str,
-    ) -> None:
+    ) -> bytes:
         """Download a repository archive (tar)
 
         ``GET /repos/{owner}/{repo}/tarball/{ref}`` (repos/download-tarball-archive)
@@ -7538,7 +7543,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         ref: str,
-    ) -> None:
+    ) -> bytes:
         """Download a repository archive (zip)
 
         ``GET /repos/{owner}/{repo}/zipball/{ref}`` (repos/download-zipball-archive)
@@ -8170,7 +8175,7 @@ class ReposApi(SyncNamespace):
         self,
         owner: str,
         repo: str,
-        pages_deployment_id: str,
+        pages_deployment_id: int | str,
     ) -> PagesDeploymentStatus:
         """Get the status of a GitHub Pages deployment
 
@@ -9154,7 +9159,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Remove app access restrictions
 
@@ -9184,7 +9189,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Remove status check contexts
 
@@ -9214,7 +9219,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Remove team access restrictions
 
@@ -9230,7 +9235,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Remove user access restrictions
 
@@ -9261,7 +9266,7 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        names: Sequence[str],
+        names: list[str],
     ) -> Topic:
         """Replace all repository topics
 
@@ -9304,7 +9309,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        apps: Sequence[str],
+        apps: list[str],
     ) -> list[Integration]:
         """Set app access restrictions
 
@@ -9320,7 +9325,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        contexts: Sequence[str],
+        contexts: list[str],
     ) -> list[str]:
         """Set status check contexts
 
@@ -9336,7 +9341,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        teams: Sequence[str],
+        teams: list[str],
     ) -> list[Team]:
         """Set team access restrictions
 
@@ -9352,7 +9357,7 @@ class ReposApi(SyncNamespace):
         repo: str,
         branch: str,
         *,
-        users: Sequence[str],
+        users: list[str],
     ) -> list[SimpleUser]:
         """Set user access restrictions
 
@@ -9383,7 +9388,7 @@ class ReposApi(SyncNamespace):
         *,
         new_owner: str,
         new_name: str = UNSET,
-        team_ids: Sequence[int] = UNSET,
+        team_ids: list[int] = UNSET,
     ) -> MinimalRepository:
         """Transfer a repository
 
@@ -9498,7 +9503,10 @@ class ReposApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        data: Any,
+        cname: str | None = UNSET,
+        https_enforced: bool = UNSET,
+        build_type: Literal['legacy', 'workflow'] = UNSET,
+        source: Literal['gh-pages', 'master', 'master /docs'] | Mapping[str, Any] = UNSET,
     ) -> None:
         """Update information about a GitHub Pages site
 
@@ -9532,9 +9540,9 @@ class ReposApi(SyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push', 'repository'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update an organization repository ruleset
 
@@ -9615,9 +9623,9 @@ class ReposApi(SyncNamespace):
         name: str = UNSET,
         target: Literal['branch', 'tag', 'push'] = UNSET,
         enforcement: Literal['disabled', 'active', 'evaluate'] = UNSET,
-        bypass_actors: Sequence[Mapping[str, Any]] = UNSET,
+        bypass_actors: list[Mapping[str, Any]] = UNSET,
         conditions: Mapping[str, Any] = UNSET,
-        rules: Sequence[Mapping[str, Any]] = UNSET,
+        rules: list[Mapping[str, Any]] = UNSET,
     ) -> RepositoryRuleset:
         """Update a repository ruleset
 
@@ -9634,8 +9642,8 @@ class ReposApi(SyncNamespace):
         branch: str,
         *,
         strict: bool = UNSET,
-        contexts: Sequence[str] = UNSET,
-        checks: Sequence[Mapping[str, Any]] = UNSET,
+        contexts: list[str] = UNSET,
+        checks: list[Mapping[str, Any]] = UNSET,
     ) -> StatusCheckPolicy:
         """Update status check protection
 
@@ -9652,9 +9660,9 @@ class ReposApi(SyncNamespace):
         hook_id: int,
         *,
         config: Mapping[str, Any] = UNSET,
-        events: Sequence[str] = UNSET,
-        add_events: Sequence[str] = UNSET,
-        remove_events: Sequence[str] = UNSET,
+        events: list[str] = UNSET,
+        add_events: list[str] = UNSET,
+        remove_events: list[str] = UNSET,
         active: bool = UNSET,
     ) -> Hook:
         """Update a repository webhook

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.search_code_response import SearchCodeResponse
     from githubapp.models.search_commits_response import SearchCommitsResponse
     from githubapp.models.search_issues_and_pull_requests_response import SearchIssuesAndPullRequestsResponse

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.organization_secret_scanning_alert import OrganizationSecretScanningAlert
     from githubapp.models.secret_scanning_alert import SecretScanningAlert
     from githubapp.models.secret_scanning_alert_with_metadata import SecretScanningAlertWithMetadata
@@ -226,8 +226,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("alert_number", "alert_number", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("state", "state"), ("resolution", "resolution"), ("resolution_comment", "resolution_comment"), ("assignee", "assignee"), ("validity", "validity"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "SecretScanningAlertWithMetadata"), ),
         models=(("SecretScanningAlertWithMetadata", "secret_scanning_alert_with_metadata"), ),
@@ -241,8 +241,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/orgs/{org}/secret-scanning/custom-patterns/{pattern_id}",
         path=(("org", "org", "str"), ("pattern_id", "pattern_id", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("pattern", "pattern"), ("start_delimiter", "start_delimiter"), ("end_delimiter", "end_delimiter"), ("must_match", "must_match"), ("must_not_match", "must_not_match"), ("custom_pattern_version", "custom_pattern_version"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "SecretScanningCustomPattern"), ),
         models=(("SecretScanningCustomPattern", "secret_scanning_custom_pattern"), ),
@@ -271,8 +271,8 @@ _OPERATIONS: dict[str, Operation] = {
         "/repos/{owner}/{repo}/secret-scanning/custom-patterns/{pattern_id}",
         path=(("owner", "owner", "str"), ("repo", "repo", "str"), ("pattern_id", "pattern_id", "int"), ),
         query=(),
-        body=(("data", ""), ),
-        body_mode='data',
+        body=(("pattern", "pattern"), ("start_delimiter", "start_delimiter"), ("end_delimiter", "end_delimiter"), ("must_match", "must_match"), ("must_not_match", "must_not_match"), ("custom_pattern_version", "custom_pattern_version"), ),
+        body_mode='fields',
         body_media='application/json',
         returns=((200, "SecretScanningCustomPattern"), ),
         models=(("SecretScanningCustomPattern", "secret_scanning_custom_pattern"), ),
@@ -292,7 +292,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         self,
         org: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateOrgCustomPatternsResponse:
         """Bulk create organization custom patterns
 
@@ -307,7 +307,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateRepoCustomPatternsResponse:
         """Bulk create repository custom patterns
 
@@ -321,7 +321,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         self,
         org: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete organization custom patterns
@@ -337,7 +337,7 @@ class AsyncSecretScanningApi(AsyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete repository custom patterns
@@ -538,7 +538,11 @@ class AsyncSecretScanningApi(AsyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['open', 'resolved'] = UNSET,
+        resolution: Literal['false_positive', 'wont_fix', 'revoked', 'used_in_tests'] | None = UNSET,
+        resolution_comment: str | None = UNSET,
+        assignee: str | None = UNSET,
+        validity: Literal['active', 'inactive'] | None = UNSET,
     ) -> SecretScanningAlertWithMetadata:
         """Update a secret scanning alert
 
@@ -553,7 +557,12 @@ class AsyncSecretScanningApi(AsyncNamespace):
         org: str,
         pattern_id: int,
         *,
-        data: Any,
+        custom_pattern_version: str | None,
+        pattern: str = UNSET,
+        start_delimiter: str = UNSET,
+        end_delimiter: str = UNSET,
+        must_match: list[str] = UNSET,
+        must_not_match: list[str] = UNSET,
     ) -> SecretScanningCustomPattern:
         """Update an organization custom pattern
 
@@ -568,8 +577,8 @@ class AsyncSecretScanningApi(AsyncNamespace):
         org: str,
         *,
         pattern_config_version: str | None = UNSET,
-        provider_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
-        custom_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
+        provider_pattern_settings: list[Mapping[str, Any]] = UNSET,
+        custom_pattern_settings: list[Mapping[str, Any]] = UNSET,
     ) -> SecretScanningUpdateOrgPatternConfigsResponse:
         """Update organization pattern configurations
 
@@ -585,7 +594,12 @@ class AsyncSecretScanningApi(AsyncNamespace):
         repo: str,
         pattern_id: int,
         *,
-        data: Any,
+        custom_pattern_version: str | None,
+        pattern: str = UNSET,
+        start_delimiter: str = UNSET,
+        end_delimiter: str = UNSET,
+        must_match: list[str] = UNSET,
+        must_not_match: list[str] = UNSET,
     ) -> SecretScanningCustomPattern:
         """Update a repository custom pattern
 
@@ -605,7 +619,7 @@ class SecretScanningApi(SyncNamespace):
         self,
         org: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateOrgCustomPatternsResponse:
         """Bulk create organization custom patterns
 
@@ -620,7 +634,7 @@ class SecretScanningApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
     ) -> SecretScanningBulkCreateRepoCustomPatternsResponse:
         """Bulk create repository custom patterns
 
@@ -634,7 +648,7 @@ class SecretScanningApi(SyncNamespace):
         self,
         org: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete organization custom patterns
@@ -650,7 +664,7 @@ class SecretScanningApi(SyncNamespace):
         owner: str,
         repo: str,
         *,
-        patterns: Sequence[Mapping[str, Any]],
+        patterns: list[Mapping[str, Any]],
         post_delete_action: Literal['delete_alerts', 'resolve_alerts'] = UNSET,
     ) -> None:
         """Bulk delete repository custom patterns
@@ -851,7 +865,11 @@ class SecretScanningApi(SyncNamespace):
         repo: str,
         alert_number: int,
         *,
-        data: Any,
+        state: Literal['open', 'resolved'] = UNSET,
+        resolution: Literal['false_positive', 'wont_fix', 'revoked', 'used_in_tests'] | None = UNSET,
+        resolution_comment: str | None = UNSET,
+        assignee: str | None = UNSET,
+        validity: Literal['active', 'inactive'] | None = UNSET,
     ) -> SecretScanningAlertWithMetadata:
         """Update a secret scanning alert
 
@@ -866,7 +884,12 @@ class SecretScanningApi(SyncNamespace):
         org: str,
         pattern_id: int,
         *,
-        data: Any,
+        custom_pattern_version: str | None,
+        pattern: str = UNSET,
+        start_delimiter: str = UNSET,
+        end_delimiter: str = UNSET,
+        must_match: list[str] = UNSET,
+        must_not_match: list[str] = UNSET,
     ) -> SecretScanningCustomPattern:
         """Update an organization custom pattern
 
@@ -881,8 +904,8 @@ class SecretScanningApi(SyncNamespace):
         org: str,
         *,
         pattern_config_version: str | None = UNSET,
-        provider_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
-        custom_pattern_settings: Sequence[Mapping[str, Any]] = UNSET,
+        provider_pattern_settings: list[Mapping[str, Any]] = UNSET,
+        custom_pattern_settings: list[Mapping[str, Any]] = UNSET,
     ) -> SecretScanningUpdateOrgPatternConfigsResponse:
         """Update organization pattern configurations
 
@@ -898,7 +921,12 @@ class SecretScanningApi(SyncNamespace):
         repo: str,
         pattern_id: int,
         *,
-        data: Any,
+        custom_pattern_version: str | None,
+        pattern: str = UNSET,
+        start_delimiter: str = UNSET,
+        end_delimiter: str = UNSET,
+        must_match: list[str] = UNSET,
+        must_not_match: list[str] = UNSET,
     ) -> SecretScanningCustomPattern:
         """Update a repository custom pattern
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.minimal_repository import MinimalRepository
     from githubapp.models.organization_invitation import OrganizationInvitation
     from githubapp.models.team import Team
@@ -630,8 +630,8 @@ class AsyncTeamsApi(AsyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: Sequence[str] = UNSET,
-        repo_names: Sequence[str] = UNSET,
+        maintainers: builtins.list[str] = UNSET,
+        repo_names: builtins.list[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,
@@ -1152,8 +1152,8 @@ class TeamsApi(SyncNamespace):
         *,
         name: str,
         description: str = UNSET,
-        maintainers: Sequence[str] = UNSET,
-        repo_names: Sequence[str] = UNSET,
+        maintainers: builtins.list[str] = UNSET,
+        repo_names: builtins.list[str] = UNSET,
         privacy: Literal['secret', 'closed'] = UNSET,
         notification_setting: Literal['notifications_enabled', 'notifications_disabled'] = UNSET,
         permission: Literal['pull', 'push'] = UNSET,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from githubapp.models.email import Email
     from githubapp.models.empty_object import EmptyObject
     from githubapp.models.gpg_key import GpgKey
@@ -744,7 +744,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_email_for_authenticated_user(
         self,
         *,
-        emails: Sequence[str],
+        emails: builtins.list[str],
     ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
@@ -757,7 +757,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: Sequence[str],
+        account_urls: builtins.list[str],
     ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
@@ -862,8 +862,8 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: Sequence[str] = UNSET,
-        attestation_ids: Sequence[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -902,7 +902,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_email_for_authenticated_user(
         self,
         *,
-        emails: Sequence[str],
+        emails: builtins.list[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -939,7 +939,7 @@ class AsyncUsersApi(AsyncNamespace):
     async def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: Sequence[str],
+        account_urls: builtins.list[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1095,7 +1095,7 @@ class AsyncUsersApi(AsyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: Sequence[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,
@@ -1391,7 +1391,7 @@ class UsersApi(SyncNamespace):
     def add_email_for_authenticated_user(
         self,
         *,
-        emails: Sequence[str],
+        emails: builtins.list[str],
     ) -> builtins.list[Email]:
         """Add an email address for the authenticated user
 
@@ -1404,7 +1404,7 @@ class UsersApi(SyncNamespace):
     def add_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: Sequence[str],
+        account_urls: builtins.list[str],
     ) -> builtins.list[SocialAccount]:
         """Add social accounts for the authenticated user
 
@@ -1509,8 +1509,8 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: Sequence[str] = UNSET,
-        attestation_ids: Sequence[int] = UNSET,
+        subject_digests: builtins.list[str] = UNSET,
+        attestation_ids: builtins.list[int] = UNSET,
     ) -> None:
         """Delete attestations in bulk
 
@@ -1549,7 +1549,7 @@ class UsersApi(SyncNamespace):
     def delete_email_for_authenticated_user(
         self,
         *,
-        emails: Sequence[str],
+        emails: builtins.list[str],
     ) -> None:
         """Delete an email address for the authenticated user
 
@@ -1586,7 +1586,7 @@ class UsersApi(SyncNamespace):
     def delete_social_account_for_authenticated_user(
         self,
         *,
-        account_urls: Sequence[str],
+        account_urls: builtins.list[str],
     ) -> None:
         """Delete social accounts for the authenticated user
 
@@ -1742,7 +1742,7 @@ class UsersApi(SyncNamespace):
         self,
         username: str,
         *,
-        subject_digests: Sequence[str],
+        subject_digests: builtins.list[str],
         per_page: int = UNSET,
         before: str = UNSET,
         after: str = UNSET,

@@ -13,13 +13,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .alert_auto_dismissed_at import AlertAutoDismissedAt as AlertAutoDismissedAt
+    from .alert_created_at import AlertCreatedAt as AlertCreatedAt
+    from .alert_dismissed_at import AlertDismissedAt as AlertDismissedAt
+    from .alert_fixed_at import AlertFixedAt as AlertFixedAt
+    from .alert_html_url import AlertHtmlUrl as AlertHtmlUrl
+    from .alert_number import AlertNumber as AlertNumber
+    from .alert_updated_at import AlertUpdatedAt as AlertUpdatedAt
+    from .alert_url import AlertUrl as AlertUrl
     from .app_permissions import AppPermissions as AppPermissions
     from .webhook_status import Author as Author
+    from .author_association import AuthorAssociation as AuthorAssociation
     from .auto_merge import AutoMerge as AutoMerge
     from .check_run_with_simple_check_suite import CheckRunWithSimpleCheckSuite as CheckRunWithSimpleCheckSuite
     from .check_run_with_simple_check_suite import CheckRunWithSimpleCheckSuiteOutput as CheckRunWithSimpleCheckSuiteOutput
     from .code_of_conduct import CodeOfConduct as CodeOfConduct
     from .code_of_conduct_simple import CodeOfConductSimple as CodeOfConductSimple
+    from .code_scanning_alert_dismissed_comment import CodeScanningAlertDismissedComment as CodeScanningAlertDismissedComment
     from .webhook_status import Committer as Committer
     from .custom_property import CustomProperty as CustomProperty
     from .custom_property_value import CustomPropertyValue as CustomPropertyValue
@@ -130,6 +140,7 @@ if TYPE_CHECKING:
     from .webhook_project_card_moved import ProjectCardCreator as ProjectCardCreator
     from .projects_v2 import ProjectsV2 as ProjectsV2
     from .projects_v2_item import ProjectsV2Item as ProjectsV2Item
+    from .projects_v2_item_content_type import ProjectsV2ItemContentType as ProjectsV2ItemContentType
     from .projects_v2_iteration_setting import ProjectsV2IterationSetting as ProjectsV2IterationSetting
     from .projects_v2_single_select_option import ProjectsV2SingleSelectOption as ProjectsV2SingleSelectOption
     from .projects_v2_status_update import ProjectsV2StatusUpdate as ProjectsV2StatusUpdate
@@ -147,8 +158,8 @@ if TYPE_CHECKING:
     from .reaction_rollup import ReactionRollup as ReactionRollup
     from .repository import Repository as Repository
     from .repository_advisory import RepositoryAdvisory as RepositoryAdvisory
-    from .repository_advisory_credit import RepositoryAdvisoryCredit as RepositoryAdvisoryCredit
-    from .repository_advisory import RepositoryAdvisoryCreditModel as RepositoryAdvisoryCreditModel
+    from .repository_advisory import RepositoryAdvisoryCredit as RepositoryAdvisoryCredit
+    from .repository_advisory_credit_model import RepositoryAdvisoryCreditModel as RepositoryAdvisoryCreditModel
     from .repository_advisory import RepositoryAdvisoryCvss as RepositoryAdvisoryCvss
     from .repository_advisory import RepositoryAdvisoryCwe as RepositoryAdvisoryCwe
     from .repository_advisory import RepositoryAdvisoryIdentifier as RepositoryAdvisoryIdentifier
@@ -171,6 +182,7 @@ if TYPE_CHECKING:
     from .repository_rule_copilot_code_review import RepositoryRuleCopilotCodeReviewParameters as RepositoryRuleCopilotCodeReviewParameters
     from .repository_rule_creation import RepositoryRuleCreation as RepositoryRuleCreation
     from .repository_rule_deletion import RepositoryRuleDeletion as RepositoryRuleDeletion
+    from .repository_rule_enforcement import RepositoryRuleEnforcement as RepositoryRuleEnforcement
     from .repository_rule_file_extension_restriction import RepositoryRuleFileExtensionRestriction as RepositoryRuleFileExtensionRestriction
     from .repository_rule_file_extension_restriction import RepositoryRuleFileExtensionRestrictionParameters as RepositoryRuleFileExtensionRestrictionParameters
     from .repository_rule_file_path_restriction import RepositoryRuleFilePathRestriction as RepositoryRuleFilePathRestriction
@@ -220,6 +232,7 @@ if TYPE_CHECKING:
     from .repository_webhooks import RepositoryWebhooksTemplateRepository as RepositoryWebhooksTemplateRepository
     from .repository_webhooks import RepositoryWebhooksTemplateRepositoryOwner as RepositoryWebhooksTemplateRepositoryOwner
     from .repository_webhooks import RepositoryWebhooksTemplateRepositoryPermissions as RepositoryWebhooksTemplateRepositoryPermissions
+    from .secret_scanning_alert_resolution_webhook import SecretScanningAlertResolutionWebhook as SecretScanningAlertResolutionWebhook
     from .secret_scanning_alert_webhook import SecretScanningAlertWebhook as SecretScanningAlertWebhook
     from .secret_scanning_location import SecretScanningLocation as SecretScanningLocation
     from .secret_scanning_location_commit import SecretScanningLocationCommit as SecretScanningLocationCommit
@@ -235,6 +248,8 @@ if TYPE_CHECKING:
     from .secret_scanning_location_pull_request_review_comment import SecretScanningLocationPullRequestReviewComment as SecretScanningLocationPullRequestReviewComment
     from .secret_scanning_location_pull_request_title import SecretScanningLocationPullRequestTitle as SecretScanningLocationPullRequestTitle
     from .secret_scanning_location_wiki_commit import SecretScanningLocationWikiCommit as SecretScanningLocationWikiCommit
+    from .security_advisory_credit_types import SecurityAdvisoryCreditTypes as SecurityAdvisoryCreditTypes
+    from .security_advisory_ecosystems import SecurityAdvisoryEcosystems as SecurityAdvisoryEcosystems
     from .security_advisory_epss import SecurityAdvisoryEpss as SecurityAdvisoryEpss
     from .security_and_analysis import SecurityAndAnalysis as SecurityAndAnalysis
     from .security_and_analysis import SecurityAndAnalysisAdvancedSecurity as SecurityAndAnalysisAdvancedSecurity
@@ -366,6 +381,9 @@ if TYPE_CHECKING:
     from .webhook_commit_comment_created import WebhookCommitCommentCreatedComment as WebhookCommitCommentCreatedComment
     from .webhook_commit_comment_created import WebhookCommitCommentCreatedCommentReactions as WebhookCommitCommentCreatedCommentReactions
     from .webhook_commit_comment_created import WebhookCommitCommentCreatedCommentUser as WebhookCommitCommentCreatedCommentUser
+    from .webhook_config_content_type import WebhookConfigContentType as WebhookConfigContentType
+    from .webhook_config_secret import WebhookConfigSecret as WebhookConfigSecret
+    from .webhook_config_url import WebhookConfigUrl as WebhookConfigUrl
     from .webhook_create import WebhookCreate as WebhookCreate
     from .webhook_custom_property_created import WebhookCustomPropertyCreated as WebhookCustomPropertyCreated
     from .webhook_custom_property_deleted import WebhookCustomPropertyDeleted as WebhookCustomPropertyDeleted
@@ -404,6 +422,8 @@ if TYPE_CHECKING:
     from .webhook_deployment_created import WebhookDeploymentCreatedWorkflowRunTriggeringActor as WebhookDeploymentCreatedWorkflowRunTriggeringActor
     from .webhook_deployment_protection_rule_requested import WebhookDeploymentProtectionRuleRequested as WebhookDeploymentProtectionRuleRequested
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApproved as WebhookDeploymentReviewApproved
+    from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedReviewer as WebhookDeploymentReviewApprovedReviewer
+    from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedReviewerReviewer as WebhookDeploymentReviewApprovedReviewerReviewer
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowJobRun as WebhookDeploymentReviewApprovedWorkflowJobRun
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRun as WebhookDeploymentReviewApprovedWorkflowRun
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunActor as WebhookDeploymentReviewApprovedWorkflowRunActor
@@ -419,6 +439,8 @@ if TYPE_CHECKING:
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner as WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner
     from .webhook_deployment_review_approved import WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor as WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejected as WebhookDeploymentReviewRejected
+    from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedReviewer as WebhookDeploymentReviewRejectedReviewer
+    from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedReviewerReviewer as WebhookDeploymentReviewRejectedReviewerReviewer
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowJobRun as WebhookDeploymentReviewRejectedWorkflowJobRun
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowRun as WebhookDeploymentReviewRejectedWorkflowRun
     from .webhook_deployment_review_rejected import WebhookDeploymentReviewRejectedWorkflowRunActor as WebhookDeploymentReviewRejectedWorkflowRunActor
@@ -507,19 +529,26 @@ if TYPE_CHECKING:
     from .webhook_gollum import WebhookGollum as WebhookGollum
     from .webhook_gollum import WebhookGollumPage as WebhookGollumPage
     from .webhook_installation_created import WebhookInstallationCreated as WebhookInstallationCreated
+    from .webhook_installation_created import WebhookInstallationCreatedRepository as WebhookInstallationCreatedRepository
     from .webhook_installation_deleted import WebhookInstallationDeleted as WebhookInstallationDeleted
+    from .webhook_installation_deleted import WebhookInstallationDeletedRepository as WebhookInstallationDeletedRepository
     from .webhook_installation_new_permissions_accepted import WebhookInstallationNewPermissionsAccepted as WebhookInstallationNewPermissionsAccepted
+    from .webhook_installation_new_permissions_accepted import WebhookInstallationNewPermissionsAcceptedRepository as WebhookInstallationNewPermissionsAcceptedRepository
     from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAdded as WebhookInstallationRepositoriesAdded
+    from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAddedRepositoriesAddedItem as WebhookInstallationRepositoriesAddedRepositoriesAddedItem
     from .webhook_installation_repositories_added import WebhookInstallationRepositoriesAddedRepositoriesRemovedItem as WebhookInstallationRepositoriesAddedRepositoriesRemovedItem
     from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemoved as WebhookInstallationRepositoriesRemoved
+    from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemovedRepositoriesAddedItem as WebhookInstallationRepositoriesRemovedRepositoriesAddedItem
     from .webhook_installation_repositories_removed import WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem as WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem
     from .webhook_installation_suspend import WebhookInstallationSuspend as WebhookInstallationSuspend
+    from .webhook_installation_suspend import WebhookInstallationSuspendRepository as WebhookInstallationSuspendRepository
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamed as WebhookInstallationTargetRenamed
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedAccount as WebhookInstallationTargetRenamedAccount
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChanges as WebhookInstallationTargetRenamedChanges
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChangesLogin as WebhookInstallationTargetRenamedChangesLogin
     from .webhook_installation_target_renamed import WebhookInstallationTargetRenamedChangesSlug as WebhookInstallationTargetRenamedChangesSlug
     from .webhook_installation_unsuspend import WebhookInstallationUnsuspend as WebhookInstallationUnsuspend
+    from .webhook_installation_unsuspend import WebhookInstallationUnsuspendRepository as WebhookInstallationUnsuspendRepository
     from .webhook_issue_comment_created import WebhookIssueCommentCreated as WebhookIssueCommentCreated
     from .webhook_issue_comment_created import WebhookIssueCommentCreatedComment as WebhookIssueCommentCreatedComment
     from .webhook_issue_comment_created import WebhookIssueCommentCreatedCommentReactions as WebhookIssueCommentCreatedCommentReactions
@@ -1997,10 +2026,14 @@ if TYPE_CHECKING:
     from .webhooks_changes8 import WebhooksChanges8Tier as WebhooksChanges8Tier
     from .webhooks_changes8 import WebhooksChanges8TierFrom as WebhooksChanges8TierFrom
     from .webhooks_changes import WebhooksChangesBody as WebhooksChangesBody
+    from .webhooks_code_scanning_commit_oid import WebhooksCodeScanningCommitOid as WebhooksCodeScanningCommitOid
+    from .webhooks_code_scanning_ref import WebhooksCodeScanningRef as WebhooksCodeScanningRef
     from .webhooks_comment import WebhooksComment as WebhooksComment
     from .webhooks_comment import WebhooksCommentReactions as WebhooksCommentReactions
     from .webhooks_comment import WebhooksCommentUser as WebhooksCommentUser
     from .webhooks_deploy_key import WebhooksDeployKey as WebhooksDeployKey
+    from .webhooks_deploy_pusher_type import WebhooksDeployPusherType as WebhooksDeployPusherType
+    from .webhooks_effective_date import WebhooksEffectiveDate as WebhooksEffectiveDate
     from .webhooks_issue import WebhooksIssue as WebhooksIssue
     from .webhooks_issue2 import WebhooksIssue2 as WebhooksIssue2
     from .webhooks_issue2 import WebhooksIssue2Assignee as WebhooksIssue2Assignee
@@ -2034,6 +2067,8 @@ if TYPE_CHECKING:
     from .webhooks_membership import WebhooksMembershipUser as WebhooksMembershipUser
     from .webhooks_milestone import WebhooksMilestone as WebhooksMilestone
     from .webhooks_milestone import WebhooksMilestoneCreator as WebhooksMilestoneCreator
+    from .webhooks_nullable_string import WebhooksNullableString as WebhooksNullableString
+    from .webhooks_number import WebhooksNumber as WebhooksNumber
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchase as WebhooksPreviousMarketplacePurchase
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchaseAccount as WebhooksPreviousMarketplacePurchaseAccount
     from .webhooks_previous_marketplace_purchase import WebhooksPreviousMarketplacePurchasePlan as WebhooksPreviousMarketplacePurchasePlan
@@ -2080,6 +2115,7 @@ if TYPE_CHECKING:
     from .webhooks_pull_request5 import WebhooksPullRequest5RequestedTeam as WebhooksPullRequest5RequestedTeam
     from .webhooks_pull_request5 import WebhooksPullRequest5RequestedTeamParent as WebhooksPullRequest5RequestedTeamParent
     from .webhooks_pull_request5 import WebhooksPullRequest5User as WebhooksPullRequest5User
+    from .webhooks_ref0 import WebhooksRef0 as WebhooksRef0
     from .webhooks_release import WebhooksRelease as WebhooksRelease
     from .webhooks_release1 import WebhooksRelease1 as WebhooksRelease1
     from .webhooks_release1 import WebhooksRelease1Asset as WebhooksRelease1Asset
@@ -2090,8 +2126,11 @@ if TYPE_CHECKING:
     from .webhooks_release import WebhooksReleaseAssetUploader as WebhooksReleaseAssetUploader
     from .webhooks_release import WebhooksReleaseAuthor as WebhooksReleaseAuthor
     from .webhooks_release import WebhooksReleaseReactions as WebhooksReleaseReactions
-    from .webhooks_repositories_added_webhooks_repositories_added_item import WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem as WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem
-    from .webhooks_repositories_webhooks_repository import WebhooksRepositoriesWebhooksRepository as WebhooksRepositoriesWebhooksRepository
+    from .webhooks_repositories import WebhooksRepositories as WebhooksRepositories
+    from .webhooks_repositories_added import WebhooksRepositoriesAdded as WebhooksRepositoriesAdded
+    from .webhooks_repositories_added import WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem as WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem
+    from .webhooks_repositories import WebhooksRepositoriesWebhooksRepository as WebhooksRepositoriesWebhooksRepository
+    from .webhooks_repository_selection import WebhooksRepositorySelection as WebhooksRepositorySelection
     from .webhooks_review import WebhooksReview as WebhooksReview
     from .webhooks_review_comment import WebhooksReviewComment as WebhooksReviewComment
     from .webhooks_review_comment import WebhooksReviewCommentLinks as WebhooksReviewCommentLinks
@@ -2104,8 +2143,9 @@ if TYPE_CHECKING:
     from .webhooks_review import WebhooksReviewLinksHtml as WebhooksReviewLinksHtml
     from .webhooks_review import WebhooksReviewLinksPullRequest as WebhooksReviewLinksPullRequest
     from .webhooks_review import WebhooksReviewUser as WebhooksReviewUser
-    from .webhooks_reviewers_webhooks_reviewer_reviewer import WebhooksReviewersWebhooksReviewer as WebhooksReviewersWebhooksReviewer
-    from .webhooks_reviewers_webhooks_reviewer_reviewer import WebhooksReviewersWebhooksReviewerReviewer as WebhooksReviewersWebhooksReviewerReviewer
+    from .webhooks_reviewers import WebhooksReviewers as WebhooksReviewers
+    from .webhooks_reviewers import WebhooksReviewersWebhooksReviewer as WebhooksReviewersWebhooksReviewer
+    from .webhooks_reviewers import WebhooksReviewersWebhooksReviewerReviewer as WebhooksReviewersWebhooksReviewerReviewer
     from .webhooks_rule import WebhooksRule as WebhooksRule
     from .webhooks_security_advisory import WebhooksSecurityAdvisory as WebhooksSecurityAdvisory
     from .webhooks_security_advisory import WebhooksSecurityAdvisoryCvss as WebhooksSecurityAdvisoryCvss
@@ -2135,13 +2175,23 @@ if TYPE_CHECKING:
 
 #: class name -> module inside this package
 INDEX: dict[str, str] = {
+    "AlertAutoDismissedAt": "alert_auto_dismissed_at",
+    "AlertCreatedAt": "alert_created_at",
+    "AlertDismissedAt": "alert_dismissed_at",
+    "AlertFixedAt": "alert_fixed_at",
+    "AlertHtmlUrl": "alert_html_url",
+    "AlertNumber": "alert_number",
+    "AlertUpdatedAt": "alert_updated_at",
+    "AlertUrl": "alert_url",
     "AppPermissions": "app_permissions",
     "Author": "webhook_status",
+    "AuthorAssociation": "author_association",
     "AutoMerge": "auto_merge",
     "CheckRunWithSimpleCheckSuite": "check_run_with_simple_check_suite",
     "CheckRunWithSimpleCheckSuiteOutput": "check_run_with_simple_check_suite",
     "CodeOfConduct": "code_of_conduct",
     "CodeOfConductSimple": "code_of_conduct_simple",
+    "CodeScanningAlertDismissedComment": "code_scanning_alert_dismissed_comment",
     "Committer": "webhook_status",
     "CustomProperty": "custom_property",
     "CustomPropertyValue": "custom_property_value",
@@ -2252,6 +2302,7 @@ INDEX: dict[str, str] = {
     "ProjectCardCreator": "webhook_project_card_moved",
     "ProjectsV2": "projects_v2",
     "ProjectsV2Item": "projects_v2_item",
+    "ProjectsV2ItemContentType": "projects_v2_item_content_type",
     "ProjectsV2IterationSetting": "projects_v2_iteration_setting",
     "ProjectsV2SingleSelectOption": "projects_v2_single_select_option",
     "ProjectsV2StatusUpdate": "projects_v2_status_update",
@@ -2269,8 +2320,8 @@ INDEX: dict[str, str] = {
     "ReactionRollup": "reaction_rollup",
     "Repository": "repository",
     "RepositoryAdvisory": "repository_advisory",
-    "RepositoryAdvisoryCredit": "repository_advisory_credit",
-    "RepositoryAdvisoryCreditModel": "repository_advisory",
+    "RepositoryAdvisoryCredit": "repository_advisory",
+    "RepositoryAdvisoryCreditModel": "repository_advisory_credit_model",
     "RepositoryAdvisoryCvss": "repository_advisory",
     "RepositoryAdvisoryCwe": "repository_advisory",
     "RepositoryAdvisoryIdentifier": "repository_advisory",
@@ -2293,6 +2344,7 @@ INDEX: dict[str, str] = {
     "RepositoryRuleCopilotCodeReviewParameters": "repository_rule_copilot_code_review",
     "RepositoryRuleCreation": "repository_rule_creation",
     "RepositoryRuleDeletion": "repository_rule_deletion",
+    "RepositoryRuleEnforcement": "repository_rule_enforcement",
     "RepositoryRuleFileExtensionRestriction": "repository_rule_file_extension_restriction",
     "RepositoryRuleFileExtensionRestrictionParameters": "repository_rule_file_extension_restriction",
     "RepositoryRuleFilePathRestriction": "repository_rule_file_path_restriction",
@@ -2342,6 +2394,7 @@ INDEX: dict[str, str] = {
     "RepositoryWebhooksTemplateRepository": "repository_webhooks",
     "RepositoryWebhooksTemplateRepositoryOwner": "repository_webhooks",
     "RepositoryWebhooksTemplateRepositoryPermissions": "repository_webhooks",
+    "SecretScanningAlertResolutionWebhook": "secret_scanning_alert_resolution_webhook",
     "SecretScanningAlertWebhook": "secret_scanning_alert_webhook",
     "SecretScanningLocation": "secret_scanning_location",
     "SecretScanningLocationCommit": "secret_scanning_location_commit",
@@ -2357,6 +2410,8 @@ INDEX: dict[str, str] = {
     "SecretScanningLocationPullRequestReviewComment": "secret_scanning_location_pull_request_review_comment",
     "SecretScanningLocationPullRequestTitle": "secret_scanning_location_pull_request_title",
     "SecretScanningLocationWikiCommit": "secret_scanning_location_wiki_commit",
+    "SecurityAdvisoryCreditTypes": "security_advisory_credit_types",
+    "SecurityAdvisoryEcosystems": "security_advisory_ecosystems",
     "SecurityAdvisoryEpss": "security_advisory_epss",
     "SecurityAndAnalysis": "security_and_analysis",
     "SecurityAndAnalysisAdvancedSecurity": "security_and_analysis",
@@ -2488,6 +2543,9 @@ INDEX: dict[str, str] = {
     "WebhookCommitCommentCreatedComment": "webhook_commit_comment_created",
     "WebhookCommitCommentCreatedCommentReactions": "webhook_commit_comment_created",
     "WebhookCommitCommentCreatedCommentUser": "webhook_commit_comment_created",
+    "WebhookConfigContentType": "webhook_config_content_type",
+    "WebhookConfigSecret": "webhook_config_secret",
+    "WebhookConfigUrl": "webhook_config_url",
     "WebhookCreate": "webhook_create",
     "WebhookCustomPropertyCreated": "webhook_custom_property_created",
     "WebhookCustomPropertyDeleted": "webhook_custom_property_deleted",
@@ -2526,6 +2584,8 @@ INDEX: dict[str, str] = {
     "WebhookDeploymentCreatedWorkflowRunTriggeringActor": "webhook_deployment_created",
     "WebhookDeploymentProtectionRuleRequested": "webhook_deployment_protection_rule_requested",
     "WebhookDeploymentReviewApproved": "webhook_deployment_review_approved",
+    "WebhookDeploymentReviewApprovedReviewer": "webhook_deployment_review_approved",
+    "WebhookDeploymentReviewApprovedReviewerReviewer": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowJobRun": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRun": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRunActor": "webhook_deployment_review_approved",
@@ -2541,6 +2601,8 @@ INDEX: dict[str, str] = {
     "WebhookDeploymentReviewApprovedWorkflowRunRepositoryOwner": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewApprovedWorkflowRunTriggeringActor": "webhook_deployment_review_approved",
     "WebhookDeploymentReviewRejected": "webhook_deployment_review_rejected",
+    "WebhookDeploymentReviewRejectedReviewer": "webhook_deployment_review_rejected",
+    "WebhookDeploymentReviewRejectedReviewerReviewer": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowJobRun": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowRun": "webhook_deployment_review_rejected",
     "WebhookDeploymentReviewRejectedWorkflowRunActor": "webhook_deployment_review_rejected",
@@ -2629,19 +2691,26 @@ INDEX: dict[str, str] = {
     "WebhookGollum": "webhook_gollum",
     "WebhookGollumPage": "webhook_gollum",
     "WebhookInstallationCreated": "webhook_installation_created",
+    "WebhookInstallationCreatedRepository": "webhook_installation_created",
     "WebhookInstallationDeleted": "webhook_installation_deleted",
+    "WebhookInstallationDeletedRepository": "webhook_installation_deleted",
     "WebhookInstallationNewPermissionsAccepted": "webhook_installation_new_permissions_accepted",
+    "WebhookInstallationNewPermissionsAcceptedRepository": "webhook_installation_new_permissions_accepted",
     "WebhookInstallationRepositoriesAdded": "webhook_installation_repositories_added",
+    "WebhookInstallationRepositoriesAddedRepositoriesAddedItem": "webhook_installation_repositories_added",
     "WebhookInstallationRepositoriesAddedRepositoriesRemovedItem": "webhook_installation_repositories_added",
     "WebhookInstallationRepositoriesRemoved": "webhook_installation_repositories_removed",
+    "WebhookInstallationRepositoriesRemovedRepositoriesAddedItem": "webhook_installation_repositories_removed",
     "WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem": "webhook_installation_repositories_removed",
     "WebhookInstallationSuspend": "webhook_installation_suspend",
+    "WebhookInstallationSuspendRepository": "webhook_installation_suspend",
     "WebhookInstallationTargetRenamed": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedAccount": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChanges": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChangesLogin": "webhook_installation_target_renamed",
     "WebhookInstallationTargetRenamedChangesSlug": "webhook_installation_target_renamed",
     "WebhookInstallationUnsuspend": "webhook_installation_unsuspend",
+    "WebhookInstallationUnsuspendRepository": "webhook_installation_unsuspend",
     "WebhookIssueCommentCreated": "webhook_issue_comment_created",
     "WebhookIssueCommentCreatedComment": "webhook_issue_comment_created",
     "WebhookIssueCommentCreatedCommentReactions": "webhook_issue_comment_created",
@@ -4119,10 +4188,14 @@ INDEX: dict[str, str] = {
     "WebhooksChanges8Tier": "webhooks_changes8",
     "WebhooksChanges8TierFrom": "webhooks_changes8",
     "WebhooksChangesBody": "webhooks_changes",
+    "WebhooksCodeScanningCommitOid": "webhooks_code_scanning_commit_oid",
+    "WebhooksCodeScanningRef": "webhooks_code_scanning_ref",
     "WebhooksComment": "webhooks_comment",
     "WebhooksCommentReactions": "webhooks_comment",
     "WebhooksCommentUser": "webhooks_comment",
     "WebhooksDeployKey": "webhooks_deploy_key",
+    "WebhooksDeployPusherType": "webhooks_deploy_pusher_type",
+    "WebhooksEffectiveDate": "webhooks_effective_date",
     "WebhooksIssue": "webhooks_issue",
     "WebhooksIssue2": "webhooks_issue2",
     "WebhooksIssue2Assignee": "webhooks_issue2",
@@ -4156,6 +4229,8 @@ INDEX: dict[str, str] = {
     "WebhooksMembershipUser": "webhooks_membership",
     "WebhooksMilestone": "webhooks_milestone",
     "WebhooksMilestoneCreator": "webhooks_milestone",
+    "WebhooksNullableString": "webhooks_nullable_string",
+    "WebhooksNumber": "webhooks_number",
     "WebhooksPreviousMarketplacePurchase": "webhooks_previous_marketplace_purchase",
     "WebhooksPreviousMarketplacePurchaseAccount": "webhooks_previous_marketplace_purchase",
     "WebhooksPreviousMarketplacePurchasePlan": "webhooks_previous_marketplace_purchase",
@@ -4202,6 +4277,7 @@ INDEX: dict[str, str] = {
     "WebhooksPullRequest5RequestedTeam": "webhooks_pull_request5",
     "WebhooksPullRequest5RequestedTeamParent": "webhooks_pull_request5",
     "WebhooksPullRequest5User": "webhooks_pull_request5",
+    "WebhooksRef0": "webhooks_ref0",
     "WebhooksRelease": "webhooks_release",
     "WebhooksRelease1": "webhooks_release1",
     "WebhooksRelease1Asset": "webhooks_release1",
@@ -4212,8 +4288,11 @@ INDEX: dict[str, str] = {
     "WebhooksReleaseAssetUploader": "webhooks_release",
     "WebhooksReleaseAuthor": "webhooks_release",
     "WebhooksReleaseReactions": "webhooks_release",
-    "WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem": "webhooks_repositories_added_webhooks_repositories_added_item",
-    "WebhooksRepositoriesWebhooksRepository": "webhooks_repositories_webhooks_repository",
+    "WebhooksRepositories": "webhooks_repositories",
+    "WebhooksRepositoriesAdded": "webhooks_repositories_added",
+    "WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem": "webhooks_repositories_added",
+    "WebhooksRepositoriesWebhooksRepository": "webhooks_repositories",
+    "WebhooksRepositorySelection": "webhooks_repository_selection",
     "WebhooksReview": "webhooks_review",
     "WebhooksReviewComment": "webhooks_review_comment",
     "WebhooksReviewCommentLinks": "webhooks_review_comment",
@@ -4226,8 +4305,9 @@ INDEX: dict[str, str] = {
     "WebhooksReviewLinksHtml": "webhooks_review",
     "WebhooksReviewLinksPullRequest": "webhooks_review",
     "WebhooksReviewUser": "webhooks_review",
-    "WebhooksReviewersWebhooksReviewer": "webhooks_reviewers_webhooks_reviewer_reviewer",
-    "WebhooksReviewersWebhooksReviewerReviewer": "webhooks_reviewers_webhooks_reviewer_reviewer",
+    "WebhooksReviewers": "webhooks_reviewers",
+    "WebhooksReviewersWebhooksReviewer": "webhooks_reviewers",
+    "WebhooksReviewersWebhooksReviewerReviewer": "webhooks_reviewers",
     "WebhooksRule": "webhooks_rule",
     "WebhooksSecurityAdvisory": "webhooks_security_advisory",
     "WebhooksSecurityAdvisoryCvss": "webhooks_security_advisory",

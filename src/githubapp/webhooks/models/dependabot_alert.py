@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -42,9 +41,6 @@ class DependabotAlert(GitHubModel):
     A Dependabot alert.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     number: int
     """
     The security alert number.

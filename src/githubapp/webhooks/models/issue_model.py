@@ -74,7 +74,7 @@ class IssueModel(GitHubModel):
     Contents of the issue
     """
     user: SimpleUser | None
-    labels: list[str | IssueLabels]
+    labels: list[IssueLabels | str]
     """
     Labels to associate with this issue; pass one or more label names to replace the set of labels on this issue; send an empty array to clear all labels from the issue; note that the labels are silently dropped for users without push access to the repository
     """

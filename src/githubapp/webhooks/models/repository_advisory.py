@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from githubapp._model import GitHubModel
-from pydantic import ConfigDict
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
 from .cvss_severities import CvssSeverities
-from .repository_advisory_credit import RepositoryAdvisoryCredit
+from .repository_advisory_credit_model import RepositoryAdvisoryCreditModel
 from .repository_advisory_vulnerability import RepositoryAdvisoryVulnerability
 from .simple_repository import SimpleRepository
 from .simple_user import SimpleUser
@@ -55,7 +54,7 @@ class RepositoryAdvisoryCwe(GitHubModel):
     """
 
 
-class RepositoryAdvisoryCreditModel(GitHubModel):
+class RepositoryAdvisoryCredit(GitHubModel):
     login: str | None = None
     """
     The username of the user credited.
@@ -73,9 +72,6 @@ class RepositoryAdvisory(GitHubModel):
     A repository security advisory.
     """
 
-    model_config = ConfigDict(
-        extra='forbid',
-    )
     ghsa_id: str
     """
     The GitHub Security Advisory ID.
@@ -146,8 +142,8 @@ class RepositoryAdvisory(GitHubModel):
     """
     A list of only the CWE IDs.
     """
-    credits: list[RepositoryAdvisoryCreditModel] | None
-    credits_detailed: list[RepositoryAdvisoryCredit] | None
+    credits: list[RepositoryAdvisoryCredit] | None
+    credits_detailed: list[RepositoryAdvisoryCreditModel] | None
     collaborating_users: list[SimpleUser] | None
     """
     A list of users that collaborate on the advisory.

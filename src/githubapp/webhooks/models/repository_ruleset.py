@@ -101,7 +101,7 @@ class RepositoryRuleset(GitHubModel):
         | OrgRulesetConditions3
         | None
     ) = None
-    rules: list[RepositoryRuleCreation | RepositoryRuleUpdate | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleMergeQueue | RepositoryRuleRequiredDeployments | RepositoryRuleRequiredSignatures | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleNonFastForward | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview] | None = (
+    rules: list[RepositoryRuleUpdate | RepositoryRuleMergeQueue | RepositoryRuleRequiredDeployments | RepositoryRulePullRequest | RepositoryRuleRequiredStatusChecks | RepositoryRuleCommitMessagePattern | RepositoryRuleCommitAuthorEmailPattern | RepositoryRuleCommitterEmailPattern | RepositoryRuleBranchNamePattern | RepositoryRuleTagNamePattern | RepositoryRuleFilePathRestriction | RepositoryRuleMaxFilePathLength | RepositoryRuleFileExtensionRestriction | RepositoryRuleMaxFileSize | RepositoryRuleWorkflows | RepositoryRuleCodeScanning | RepositoryRuleCopilotCodeReview | RepositoryRuleCreation | RepositoryRuleDeletion | RepositoryRuleRequiredLinearHistory | RepositoryRuleRequiredSignatures | RepositoryRuleNonFastForward] | None = (
         None
     )
     created_at: datetime | None = None

@@ -13,8 +13,38 @@ from .repository_webhooks import RepositoryWebhooks
 from .simple_installation import SimpleInstallation
 from .simple_user import SimpleUser
 from .webhooks_approver import WebhooksApprover
-from .webhooks_reviewers_webhooks_reviewer_reviewer import WebhooksReviewersWebhooksReviewer
 from .webhooks_workflow_job_run import WebhooksWorkflowJobRun
+
+
+class WebhookDeploymentReviewRejectedReviewerReviewer(GitHubModel):
+    avatar_url: str | None = None
+    deleted: bool | None = None
+    email: str | None = None
+    events_url: str | None = None
+    followers_url: str | None = None
+    following_url: str | None = None
+    gists_url: str | None = None
+    gravatar_id: str | None = None
+    html_url: str | None = None
+    id: int
+    login: str
+    name: str | None = None
+    node_id: str | None = None
+    organizations_url: str | None = None
+    received_events_url: str | None = None
+    repos_url: str | None = None
+    site_admin: bool | None = None
+    starred_url: str | None = None
+    subscriptions_url: str | None = None
+    type: Literal['Bot', 'User', 'Organization'] | None = None
+    url: str | None = None
+
+
+class WebhookDeploymentReviewRejectedReviewer(GitHubModel):
+    reviewer: Annotated[
+        WebhookDeploymentReviewRejectedReviewerReviewer | None, Field(title='User')
+    ] = None
+    type: Literal['User'] | None = None
 
 
 class WebhookDeploymentReviewRejectedWorkflowJobRun(GitHubModel):
@@ -319,7 +349,7 @@ class WebhookDeploymentReviewRejected(GitHubModel):
     installation: SimpleInstallation | None = None
     organization: OrganizationSimpleWebhooks
     repository: RepositoryWebhooks
-    reviewers: list[WebhooksReviewersWebhooksReviewer] | None = None
+    reviewers: list[WebhookDeploymentReviewRejectedReviewer] | None = None
     sender: SimpleUser
     since: str
     workflow_job_run: WebhooksWorkflowJobRun | None = None

@@ -8,8 +8,24 @@ from .installation import Installation
 from .organization_simple_webhooks import OrganizationSimpleWebhooks
 from .repository_webhooks import RepositoryWebhooks
 from .simple_user import SimpleUser
-from .webhooks_repositories_added_webhooks_repositories_added_item import WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem
 from .webhooks_user import WebhooksUser
+
+
+class WebhookInstallationRepositoriesRemovedRepositoriesAddedItem(GitHubModel):
+    full_name: str
+    id: int
+    """
+    Unique identifier of the repository
+    """
+    name: str
+    """
+    The name of the repository.
+    """
+    node_id: str
+    private: bool
+    """
+    Whether the repository is private or public.
+    """
 
 
 class WebhookInstallationRepositoriesRemovedRepositoriesRemovedItem(GitHubModel):
@@ -34,7 +50,7 @@ class WebhookInstallationRepositoriesRemoved(GitHubModel):
     enterprise: EnterpriseWebhooks | None = None
     installation: Installation
     organization: OrganizationSimpleWebhooks | None = None
-    repositories_added: list[WebhooksRepositoriesAddedWebhooksRepositoriesAddedItem]
+    repositories_added: list[WebhookInstallationRepositoriesRemovedRepositoriesAddedItem]
     """
     An array of repository objects, which were added to the installation.
     """

@@ -125,10 +125,10 @@ class WebhookRegistryPackagePublishedRegistryPackagePackageVersionNugetMetadatum
     id: str | dict[str, Any] | int | None = None
     name: str | None = None
     value: (
-        bool
+        WebhookRegistryPackagePublishedRegistryPackagePackageVersionNugetMetadatumValue
+        | bool
         | str
         | int
-        | WebhookRegistryPackagePublishedRegistryPackagePackageVersionNugetMetadatumValue
         | None
     ) = None
 

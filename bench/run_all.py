@@ -1,0 +1,40 @@
+"""Run every benchmark and print one summary table (``make bench``).
+
+    python3 bench/run_all.py [--quick]
+
+Each benchmark compares githubapp with a baseline measured in the same run; the table says
+whether each goal of issue 2 is met. Always exits 0: these are measurements, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import cold_call
+import import_time
+import parse_list
+from _common import load_average, table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    summary: list[list[str]] = []
+    summary += import_time.run(7 if args.quick else 15)
+    print()
+    summary += cold_call.run(5 if args.quick else 9)
+    print()
+    summary += parse_list.run(9 if args.quick else 25)
+    print()
+    print(f"== summary ({time.perf_counter() - start:.0f} s; Python {sys.version.split()[0]}; "
+          f"load average {load_average()})")
+    print(table(summary, ["measure", "measured", "goal", "verdict"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
