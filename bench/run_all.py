@@ -15,7 +15,7 @@ import time
 import cold_call
 import import_time
 import parse_list
-from _common import load_average, table
+from _common import load_average, source_stamp, table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    print(f"githubapp imported from {source_stamp()[0]}")
     summary: list[list[str]] = []
     summary += import_time.run(7 if args.quick else 15)
     print()

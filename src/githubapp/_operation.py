@@ -15,7 +15,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel
 from pydantic_core import to_json
 
 if TYPE_CHECKING:
@@ -227,6 +226,8 @@ def query_scalar(value: Any) -> str:
 
 def jsonable(value: Any) -> Any:
     """Request values as JSON-ready data: models dump by alias, only the fields that were set."""
+    from pydantic import BaseModel  # deferred: keeps importing the client cheap
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, dict):

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._decode import decode_json
 from ._operation import UNSET, Operation, PreparedRequest, add_query, jsonable, operation_of, path_segment, prepare
 from .auth import TokenAuth
 from .config import ClientConfig
@@ -66,6 +65,8 @@ def decode_response(op: Operation, response: httpx.Response, config: ClientConfi
         return response.content
     if not response.content:
         return None
+    from ._decode import decode_json  # deferred: pydantic's validators load on the first typed call
+
     return decode_json(op.return_type(status), response.content, op.operation_id, strict=config.validation == "strict")
 
 

@@ -20,7 +20,6 @@ import httpx
 
 from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
-from .graphql import REPOSITORY_DETAILS_QUERY, RepositoryDetails, graphql_data, graphql_request
 from .http import AsyncPipeline
 from .http.pipeline import default_headers, limits
 from .pagination import PageWalker, apaginate
@@ -29,6 +28,7 @@ from .rest import AsyncNamespaces
 if TYPE_CHECKING:
     from .auth import TokenAuth
     from .config import ClientConfig, ClientSettings
+    from .graphql import RepositoryDetails
     from .models.full_repository import FullRepository
     from .models.issue import Issue
     from .models.issue_comment import IssueComment
@@ -127,6 +127,8 @@ class AsyncGitHubClient(AsyncNamespaces):
 
         Raises :class:`~githubapp.graphql.GraphQLError` (``.errors``, partial ``.data``) on errors.
         """
+        from .graphql import graphql_data, graphql_request
+
         response = await self._pipeline.send(graphql_request(self.config.base_url, query, variables))
         return graphql_data(response.content)
 
@@ -136,6 +138,8 @@ class AsyncGitHubClient(AsyncNamespaces):
 
     async def get_repository_details_graphql(self, owner: str, repo: str) -> RepositoryDetails:
         """Id, name, description, URL, stars, forks, default branch, language, topics, dates, visibility."""
+        from .graphql import REPOSITORY_DETAILS_QUERY, RepositoryDetails
+
         data = await self.graphql(REPOSITORY_DETAILS_QUERY, {"owner": owner, "name": repo})
         return RepositoryDetails.from_data(data)
 

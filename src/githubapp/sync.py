@@ -19,7 +19,6 @@ import httpx
 
 from ._operation import Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
-from .graphql import graphql_data, graphql_request
 from .http import SyncPipeline
 from .http.pipeline import default_headers, limits
 from .pagination import PageWalker, paginate
@@ -92,6 +91,8 @@ class GitHubClient(SyncNamespaces):
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
         """Run a GraphQL query or mutation; returns ``data`` (see :meth:`AsyncGitHubClient.graphql`)."""
+        from .graphql import graphql_data, graphql_request
+
         return graphql_data(self._pipeline.send(graphql_request(self.config.base_url, query, variables)).content)
 
     execute_graphql = graphql
