@@ -21,7 +21,7 @@ import httpx
 from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import AsyncPipeline
-from .http.pipeline import default_headers, limits
+from .http.pipeline import client_options
 from .pagination import PageWalker, apaginate
 from .rest import AsyncNamespaces
 
@@ -61,12 +61,7 @@ class AsyncGitHubClient(AsyncNamespaces):
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            headers=default_headers(self.config),
-            timeout=httpx.Timeout(self.config.timeout),
-            limits=limits(self.config),
-            follow_redirects=True,
-        )
+        self._http = http_client or httpx.AsyncClient(**client_options(self.config))
         self._pipeline = AsyncPipeline(self._http, self.auth)
 
     def __repr__(self) -> str:

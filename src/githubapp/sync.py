@@ -20,7 +20,7 @@ import httpx
 from ._operation import Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import SyncPipeline
-from .http.pipeline import default_headers, limits
+from .http.pipeline import client_options
 from .pagination import PageWalker, paginate
 from .rest import SyncNamespaces
 
@@ -48,12 +48,7 @@ class GitHubClient(SyncNamespaces):
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            headers=default_headers(self.config),
-            timeout=httpx.Timeout(self.config.timeout),
-            limits=limits(self.config),
-            follow_redirects=True,
-        )
+        self._http = http_client or httpx.Client(**client_options(self.config))
         self._pipeline = SyncPipeline(self._http, self.auth)
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ decisions stay plain functions in ``githubapp.errors`` / sibling modules so both
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..auth import TokenAuth
     from ..config import ClientConfig
 
-__all__ = ["AsyncPipeline", "SyncPipeline", "default_headers", "build_httpx_request", "limits"]
+__all__ = ["AsyncPipeline", "SyncPipeline", "client_options", "default_headers", "build_httpx_request", "limits"]
 
 logger = logging.getLogger("githubapp")
 
@@ -29,6 +29,16 @@ def default_headers(config: ClientConfig) -> dict[str, str]:
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": config.api_version,
         "User-Agent": config.user_agent,
+    }
+
+
+def client_options(config: ClientConfig) -> dict[str, Any]:
+    """The httpx client settings both clients use: headers, timeout, pool, redirects."""
+    return {
+        "headers": default_headers(config),
+        "timeout": httpx.Timeout(config.timeout),
+        "limits": limits(config),
+        "follow_redirects": True,
     }
 
 
