@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._operation import UNSET, Operation, PreparedRequest, add_query, jsonable, operation_of, path_segment, prepare
-from .auth import TokenAuth
+from .auth import Auth, TokenAuth
 from .config import ClientConfig
 from .errors import GitHubError
 
@@ -24,8 +24,8 @@ _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
 
 
 def resolve_settings(
-    token: str | None, base_url: str | None, config: ClientConfig | None, auth: TokenAuth | None, settings: Mapping[str, Any]
-) -> tuple[ClientConfig, TokenAuth | None]:
+    token: str | None, base_url: str | None, config: ClientConfig | None, auth: Auth | None, settings: Mapping[str, Any]
+) -> tuple[ClientConfig, Auth | None]:
     """Merge constructor arguments into one validated config and the credential."""
     config = config or ClientConfig()
     changes = dict(settings)

@@ -26,7 +26,7 @@ from .pagination import PageWalker, apaginate
 from .rest import AsyncNamespaces
 
 if TYPE_CHECKING:
-    from .auth import TokenAuth
+    from .auth import Auth
     from .config import ClientConfig, ClientSettings
     from .graphql import RepositoryDetails
     from .models.full_repository import FullRepository
@@ -55,7 +55,7 @@ class AsyncGitHubClient(AsyncNamespaces):
         *,
         base_url: str | None = None,
         config: ClientConfig | None = None,
-        auth: TokenAuth | None = None,
+        auth: Auth | None = None,
         http_client: httpx.AsyncClient | None = None,
         **settings: Unpack[ClientSettings],
     ) -> None:

@@ -25,7 +25,7 @@ from .pagination import PageWalker, paginate
 from .rest import SyncNamespaces
 
 if TYPE_CHECKING:
-    from .auth import TokenAuth
+    from .auth import Auth
     from .config import ClientConfig, ClientSettings
 
 __all__ = ["GitHubClient"]
@@ -42,7 +42,7 @@ class GitHubClient(SyncNamespaces):
         *,
         base_url: str | None = None,
         config: ClientConfig | None = None,
-        auth: TokenAuth | None = None,
+        auth: Auth | None = None,
         http_client: httpx.Client | None = None,
         **settings: Unpack[ClientSettings],
     ) -> None:

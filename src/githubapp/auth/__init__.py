@@ -1,14 +1,21 @@
-"""Credentials. A token never appears in ``repr``, logs or exception text.
+"""Credentials. A secret never appears in ``repr``, logs or exception text.
+
+Every credential is an :class:`Auth`: the pipeline asks it for the ``Authorization`` header
+inside the retry loop (so a retried request carries a fresh token) and tells it when GitHub
+answered 401, so a refreshable credential can drop its token and the request is retried once::
 
     auth = TokenAuth("ghp_...")
     repr(auth)            # "TokenAuth(token='ghp_…***')"
+    gh = AsyncGitHubClient(auth=auth)
+
+The GitHub App framework plugs in installation tokens (:mod:`githubapp.auth.app`).
 """
 
 from __future__ import annotations
 
 import hashlib
 
-__all__ = ["TokenAuth", "mask"]
+__all__ = ["Auth", "TokenAuth", "mask", "identity_of"]
 
 
 def mask(secret: str) -> str:
@@ -16,7 +23,35 @@ def mask(secret: str) -> str:
     return (secret[:4] if len(secret) > 12 else "") + "…***"
 
 
-class TokenAuth:
+def identity_of(*parts: object) -> str:
+    """A stable, non-reversible id for cache keys and rate-limit state (never the raw secret)."""
+    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+class Auth:
+    """How a client authenticates. Subclass and implement the header methods.
+
+    ``identity``: a stable, non-secret id of *who* is calling (an installation, a user token);
+    rate-limit state and cache entries are kept per identity.
+    """
+
+    identity: str = "anonymous"
+
+    def authorization(self) -> str:
+        """The ``Authorization`` header value (blocking; may fetch or refresh a token)."""
+        raise NotImplementedError
+
+    async def async_authorization(self) -> str:
+        """The ``Authorization`` header value (async; may fetch or refresh a token)."""
+        return self.authorization()
+
+    def invalidate(self, authorization: str) -> bool:
+        """GitHub answered 401 to ``authorization``. Drop it if cached; ``True`` when a retry
+        may get a different, fresh credential (the pipeline then retries once)."""
+        return False
+
+
+class TokenAuth(Auth):
     """A static token sent as ``Authorization: Bearer <token>`` (PAT, OAuth or installation token)."""
 
     __slots__ = ("_token", "identity")
@@ -27,8 +62,7 @@ class TokenAuth:
         if any(c in token for c in "\r\n"):
             raise ValueError("token must not contain line breaks")
         self._token = token.strip()
-        #: stable, non-reversible id of this credential (cache keys, rate-limit state)
-        self.identity = hashlib.sha256(self._token.encode()).hexdigest()[:16]
+        self.identity = identity_of("token", self._token)
 
     def authorization(self) -> str:
         return f"Bearer {self._token}"
