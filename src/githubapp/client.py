@@ -23,12 +23,12 @@ from ._shared import decode_response, raw_request, resolve_settings
 from .http import AsyncPipeline
 from .http.pipeline import client_options
 from .pagination import PageWalker, apaginate
+from ._graphql_batch_methods import AsyncGraphQLBatchMethods
 from .rest import AsyncNamespaces
 
 if TYPE_CHECKING:
     from .auth import Auth
     from .config import ClientConfig, ClientSettings
-    from .graphql import RepositoryDetails
     from .models.full_repository import FullRepository
     from .models.issue import Issue
     from .models.issue_comment import IssueComment
@@ -42,7 +42,7 @@ __all__ = ["AsyncGitHubClient"]
 T = TypeVar("T")
 
 
-class AsyncGitHubClient(AsyncNamespaces):
+class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
     """Async GitHub REST client. One instance owns one connection pool; close it (or use ``async with``).
 
     ``token`` is sent as ``Authorization: Bearer``; other keywords are :class:`ClientConfig` settings
@@ -116,27 +116,6 @@ class AsyncGitHubClient(AsyncNamespaces):
     ) -> AsyncIterator[Any]:
         """Iterate the items of every page of a list operation, following ``Link: rel="next"``."""
         return apaginate(self, PageWalker(self.config, method, args, kwargs, max_items))
-
-    async def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
-        """Run a GraphQL query or mutation through the same pipeline; returns ``data``.
-
-        Raises :class:`~githubapp.graphql.GraphQLError` (``.errors``, partial ``.data``) on errors.
-        """
-        from .graphql import graphql_data, graphql_request
-
-        response = await self._pipeline.send(graphql_request(self.config.base_url, query, variables))
-        return graphql_data(response.content)
-
-    async def execute_graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
-        """Alias of :meth:`graphql`."""
-        return await self.graphql(query, variables)
-
-    async def get_repository_details_graphql(self, owner: str, repo: str) -> RepositoryDetails:
-        """Id, name, description, URL, stars, forks, default branch, language, topics, dates, visibility."""
-        from .graphql import REPOSITORY_DETAILS_QUERY, RepositoryDetails
-
-        data = await self.graphql(REPOSITORY_DETAILS_QUERY, {"owner": owner, "name": repo})
-        return RepositoryDetails.from_data(data)
 
     # -- convenience methods: thin typed wrappers of the generated operations -------------------
     # Each forwards to one generated method; UNSET keywords are not sent. For fields not listed

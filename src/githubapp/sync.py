@@ -22,6 +22,7 @@ from ._shared import decode_response, raw_request, resolve_settings
 from .http import SyncPipeline
 from .http.pipeline import client_options
 from .pagination import PageWalker, paginate
+from ._graphql_batch_methods import SyncGraphQLBatchMethods
 from .rest import SyncNamespaces
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ __all__ = ["GitHubClient"]
 T = TypeVar("T")
 
 
-class GitHubClient(SyncNamespaces):
+class GitHubClient(SyncGraphQLBatchMethods, SyncNamespaces):
     """Blocking GitHub REST client; same arguments as :class:`~githubapp.AsyncGitHubClient`."""
 
     def __init__(
@@ -83,14 +84,6 @@ class GitHubClient(SyncNamespaces):
         """Any endpoint, raw (see :meth:`AsyncGitHubClient.request`)."""
         prepared = raw_request(self.config, method, url, params=params, json=json, headers=headers, content=content, fields=fields)
         return self._pipeline.send(prepared)
-
-    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
-        """Run a GraphQL query or mutation; returns ``data`` (see :meth:`AsyncGitHubClient.graphql`)."""
-        from .graphql import graphql_data, graphql_request
-
-        return graphql_data(self._pipeline.send(graphql_request(self.config.base_url, query, variables)).content)
-
-    execute_graphql = graphql
 
     @overload
     def paginate(self, method: Callable[..., list[T]], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[T]: ...

@@ -16,7 +16,7 @@ from ..errors import TransportError, error_for_response
 
 if TYPE_CHECKING:
     from .._operation import PreparedRequest
-    from ..auth import TokenAuth
+    from ..auth import Auth
     from ..config import ClientConfig
 
 __all__ = ["AsyncPipeline", "SyncPipeline", "client_options", "default_headers", "build_httpx_request", "limits"]
@@ -51,7 +51,7 @@ def limits(config: ClientConfig) -> httpx.Limits:
 
 
 def build_httpx_request(
-    client: httpx.AsyncClient | httpx.Client, prepared: PreparedRequest, auth: TokenAuth | None
+    client: httpx.AsyncClient | httpx.Client, prepared: PreparedRequest, auth: Auth | None
 ) -> httpx.Request:
     """Stage *headers* + *auth*: the httpx request for ``prepared`` (auth is added last, here only)."""
     headers = dict(prepared.headers)
@@ -84,7 +84,7 @@ def transport_error(prepared: PreparedRequest, exc: httpx.HTTPError) -> Transpor
 class AsyncPipeline:
     """Sends prepared requests through the stages with an :class:`httpx.AsyncClient`."""
 
-    def __init__(self, http: httpx.AsyncClient, auth: TokenAuth | None) -> None:
+    def __init__(self, http: httpx.AsyncClient, auth: Auth | None) -> None:
         self.http = http
         self.auth = auth
 
@@ -102,7 +102,7 @@ class AsyncPipeline:
 class SyncPipeline:
     """The same stages, blocking, with an :class:`httpx.Client`."""
 
-    def __init__(self, http: httpx.Client, auth: TokenAuth | None) -> None:
+    def __init__(self, http: httpx.Client, auth: Auth | None) -> None:
         self.http = http
         self.auth = auth
 
