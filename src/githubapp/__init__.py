@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._operation import UNSET as UNSET
+    from .app import GitHubApp as GitHubApp
     from .auth import TokenAuth as TokenAuth
     from .client import AsyncGitHubClient as AsyncGitHubClient
     from .config import ClientConfig as ClientConfig
+    from .core import with_rate_limit_handling as with_rate_limit_handling
     from .errors import AsyncGitHubAPIError as AsyncGitHubAPIError
     from .errors import AsyncGitHubRateLimitError as AsyncGitHubRateLimitError
     from .errors import GitHubError as GitHubError
@@ -34,6 +36,8 @@ _LAZY: dict[str, str] = {
     "GitHubError": ".errors",
     "AsyncGitHubAPIError": ".errors",
     "AsyncGitHubRateLimitError": ".errors",
+    "GitHubApp": ".app",
+    "with_rate_limit_handling": ".core",
 }
 
 __all__ = [
@@ -41,10 +45,12 @@ __all__ = [
     "AsyncGitHubClient",
     "AsyncGitHubRateLimitError",
     "ClientConfig",
+    "GitHubApp",
     "GitHubClient",
     "GitHubError",
     "TokenAuth",
     "UNSET",
+    "with_rate_limit_handling",
 ]
 
 
