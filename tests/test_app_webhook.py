@@ -28,7 +28,9 @@ SECRET = "It's a Secret to Everybody"
 ISSUE = {"action": "opened", "issue": {"number": 7}, "installation": {"id": 42}}
 
 
-def headers(body: bytes, event: str | None = "issues", *, secret: str | None = SECRET, delivery: str | None = None) -> dict[str, str]:
+def headers(
+    body: bytes, event: str | None = "issues", *, secret: str | None = SECRET, delivery: str | None = None
+) -> dict[str, str]:
     h = {"Content-Type": "application/json"}
     if event is not None:
         h["X-GitHub-Event"] = event
@@ -55,7 +57,9 @@ async def post(
 ) -> httpx.Response:
     body = payload if isinstance(payload, bytes) else encode(payload)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=target), base_url="http://test") as client:
-        return await client.post(path, content=body, headers={**headers(body, event, secret=secret, delivery=delivery), **(extra or {})})
+        return await client.post(
+            path, content=body, headers={**headers(body, event, secret=secret, delivery=delivery), **(extra or {})}
+        )
 
 
 def make(secret: Any = SECRET, **kwargs: Any) -> tuple[FastAPI, GitHubApp]:
@@ -82,7 +86,9 @@ async def test_valid_signature_runs_the_handler() -> None:
 
 
 @pytest.mark.parametrize("secret", ["wrong secret", None])
-async def test_bad_or_missing_signature_is_rejected_and_runs_nothing(secret: str | None, caplog: pytest.LogCaptureFixture) -> None:
+async def test_bad_or_missing_signature_is_rejected_and_runs_nothing(
+    secret: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
     app, github_app = make()
     ran: list[str] = []
     github_app.on("issues")(lambda: ran.append("x"))
@@ -103,7 +109,9 @@ async def test_sha1_signature_alone_is_not_enough() -> None:
     sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         response = await client.post(
-            DEFAULT_ROUTE, content=body, headers={"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature": sha1}
+            DEFAULT_ROUTE,
+            content=body,
+            headers={"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature": sha1},
         )
     assert response.status_code == 400
 
@@ -116,7 +124,9 @@ async def test_signature_is_over_the_raw_bytes() -> None:
     signature = sign(SECRET, encode(json.loads(body)))  # signed a different byte string
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         bad = await client.post(
-            DEFAULT_ROUTE, content=body, headers={"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": signature}
+            DEFAULT_ROUTE,
+            content=body,
+            headers={"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": signature},
         )
         good = await client.post(DEFAULT_ROUTE, content=body, headers=headers(body))
     assert bad.status_code == 400
@@ -202,7 +212,11 @@ async def test_non_json_content_type_is_400() -> None:
     h["Content-Type"] = "application/x-www-form-urlencoded"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         response = await client.post(DEFAULT_ROUTE, content=body, headers=h)
-        plus_json = await client.post(DEFAULT_ROUTE, content=encode(ISSUE), headers={**headers(encode(ISSUE)), "Content-Type": "application/vnd.github+json"})
+        plus_json = await client.post(
+            DEFAULT_ROUTE,
+            content=encode(ISSUE),
+            headers={**headers(encode(ISSUE)), "Content-Type": "application/vnd.github+json"},
+        )
     assert response.status_code == 400
     assert "Content-Type" in response.json()["detail"]["description"]
     assert plus_json.status_code == 200

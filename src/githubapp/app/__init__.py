@@ -233,7 +233,9 @@ class GitHubApp:
             return
         from .oauth import GitHubOAuth2, SessionManager
 
-        self.oauth = GitHubOAuth2(client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri, scopes=scopes)
+        self.oauth = GitHubOAuth2(
+            client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri, scopes=scopes
+        )
         self._enable_oauth = enable
         self._oauth_routes_prefix = prefix
         if session_secret:
@@ -264,7 +266,9 @@ class GitHubApp:
         secrets = webhook_secrets(value)
         if secrets is None and not self._warned_unverified:
             self._warned_unverified = True
-            LOG.warning("webhook signature verification is DISABLED (github_app_secret=False); do not do this in production")
+            LOG.warning(
+                "webhook signature verification is DISABLED (github_app_secret=False); do not do this in production"
+            )
         return secrets
 
     def _check_secret(self) -> None:
@@ -372,7 +376,9 @@ class GitHubApp:
         if found is None:
             from ..core import GitHubAppError
 
-            where = "this delivery has no installation" if delivery is not None else "no webhook delivery is being handled"
+            where = (
+                "this delivery has no installation" if delivery is not None else "no webhook delivery is being handled"
+            )
             raise GitHubAppError(
                 message=f"Missing installation id; provide installation_id or call within a webhook context ({where})",
                 status=400,
@@ -394,8 +400,10 @@ class GitHubApp:
             if app_id is None or key is None:
                 from ..core import GitHubAppError
 
-                missing = "GitHub App ID (github_app_id / GITHUBAPP_ID)" if app_id is None else (
-                    "private key (github_app_key / GITHUBAPP_PRIVATE_KEY)"
+                missing = (
+                    "GitHub App ID (github_app_id / GITHUBAPP_ID)"
+                    if app_id is None
+                    else ("private key (github_app_key / GITHUBAPP_PRIVATE_KEY)")
                 )
                 raise GitHubAppError(message=f"{missing} is not configured; cannot authenticate as the app.")
             self._clients = ClientFactory(app_id, normalize_private_key(key), config=self._client_config())
@@ -458,7 +466,9 @@ class GitHubApp:
             token = self.clients.tokens.get_token_sync(installation_id)
         return InstallationAuthorization(token=token.token, expires_at=_iso(token.expires_at))
 
-    async def async_get_access_token(self, installation_id: int, user_id: int | None = None) -> InstallationAuthorization:
+    async def async_get_access_token(
+        self, installation_id: int, user_id: int | None = None
+    ) -> InstallationAuthorization:
         """Async :meth:`get_access_token`."""
         from ..core import InstallationAuthorization
 

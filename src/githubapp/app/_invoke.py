@@ -21,7 +21,9 @@ async def call(func: Callable[..., Any], args: Sequence[Any] = (), kwargs: Mappi
     if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None)):  # noqa: B004
         result = func(*args, **(kwargs or {}))
     else:
-        result = await anyio.to_thread.run_sync(functools.partial(func, *args, **(kwargs or {})), abandon_on_cancel=True)
+        result = await anyio.to_thread.run_sync(
+            functools.partial(func, *args, **(kwargs or {})), abandon_on_cancel=True
+        )
     if inspect.isawaitable(result):
         result = await result
     return result

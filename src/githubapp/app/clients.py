@@ -100,7 +100,9 @@ class ClientFactory:
             pool = self._async
             if pool is None or pool.loop is not loop:
                 # a new event loop (a test client, a restart): the old pool's connections died with its loop
-                pool = self._async = _AsyncPool(loop, httpx.AsyncClient(**client_options(self.config)), PipelineState(self.config))
+                pool = self._async = _AsyncPool(
+                    loop, httpx.AsyncClient(**client_options(self.config)), PipelineState(self.config)
+                )
             return pool
 
     def _sync_pipeline_state(self) -> PipelineState:

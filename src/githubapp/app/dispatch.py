@@ -71,7 +71,10 @@ class Dispatcher:
                     calls[handler.name] = await invoke(handler, delivery)
                 except Exception as exc:
                     LOG.exception(
-                        "webhook handler %s failed on delivery %s (%s)", handler.name, delivery.delivery_id, delivery.event
+                        "webhook handler %s failed on delivery %s (%s)",
+                        handler.name,
+                        delivery.delivery_id,
+                        delivery.event,
                     )
                     return error(500, f"Handler {handler.name!r} raised {type(exc).__name__}.")
             background = [h for h in handlers if h.background]

@@ -91,7 +91,9 @@ def oauth_router(
         scope_list = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
         return JSONResponse({"auth_url": oauth.generate_auth_url(scopes=scope_list)})
 
-    async def oauth_callback(code: str | None = None, state: str | None = None, error: str | None = None) -> JSONResponse:
+    async def oauth_callback(
+        code: str | None = None, state: str | None = None, error: str | None = None
+    ) -> JSONResponse:
         if error:
             raise HTTPException(status_code=400, detail=f"OAuth error: {error}")
         if not code:

@@ -326,14 +326,22 @@ class TaskManager:
                     delay = min(self.retry_delay * 2**attempt, self.max_retry_delay)
                     LOG.warning(
                         "background task %s (%s) attempt %d/%d failed: %s; retrying in %.3gs",
-                        info.name, info.id, info.attempts, info.max_attempts, _describe(error), delay,
+                        info.name,
+                        info.id,
+                        info.attempts,
+                        info.max_attempts,
+                        _describe(error),
+                        delay,
                     )
                     info.state = TaskState.PENDING
                     await asyncio.sleep(delay)
             assert error is not None
             LOG.error(
                 "background task %s (%s) failed after %d attempt(s): %s",
-                info.name, info.id, info.attempts, _describe(error),
+                info.name,
+                info.id,
+                info.attempts,
+                _describe(error),
                 exc_info=(type(error), error, error.__traceback__),
             )
             self._finish(info, TaskState.FAILED, error=_describe(error), tb=_format(error))

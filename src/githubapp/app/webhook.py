@@ -169,7 +169,8 @@ class WebhookEndpoint:
         if secrets is not None and not verify_signature(body, headers.get(SIGNATURE_HEADER), secrets):
             LOG.warning(
                 "webhook delivery %s rejected: %s X-Hub-Signature-256",
-                delivery_id, "invalid" if headers.get(SIGNATURE_HEADER) else "missing",
+                delivery_id,
+                "invalid" if headers.get(SIGNATURE_HEADER) else "missing",
             )
             return error(400, "Invalid or missing X-Hub-Signature-256 signature.")
         event = headers.get("x-github-event", "").strip()
