@@ -52,7 +52,9 @@ def pem(rsa_key: rsa.RSAPrivateKey) -> str:
 
 @pytest.fixture(scope="module")
 def public_pem(rsa_key: rsa.RSAPrivateKey) -> bytes:
-    return rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _key_body(pem: str) -> str:
@@ -494,13 +496,17 @@ async def test_base_url_and_app_id_are_part_of_the_key(pem: str, clock: Clock, g
         enterprise = router.post(url__regex=ghe + r"/app/installations/(?P<installation_id>\d+)/access_tokens").mock(
             side_effect=github.async_side_effect
         )
-        async with InstallationTokenProvider(77, pem, clock=clock) as a, InstallationTokenProvider(
-            77, pem, clock=clock, base_url=ghe + "/"
-        ) as b:
+        async with (
+            InstallationTokenProvider(77, pem, clock=clock) as a,
+            InstallationTokenProvider(77, pem, clock=clock, base_url=ghe + "/") as b,
+        ):
             assert (await a.get_token(42)).token != (await b.get_token(42)).token
             assert a.auth_for(42).identity != b.auth_for(42).identity
     assert dotcom.call_count == 1 and enterprise.call_count == 1
-    assert InstallationTokenProvider(77, pem).auth_for(42).identity != InstallationTokenProvider(78, pem).auth_for(42).identity
+    assert (
+        InstallationTokenProvider(77, pem).auth_for(42).identity
+        != InstallationTokenProvider(78, pem).auth_for(42).identity
+    )
 
 
 @pytest.mark.anyio
@@ -542,7 +548,10 @@ def test_installation_auth_identity_and_repr(provider: InstallationTokenProvider
     assert a.identity != provider.auth_for(43).identity
     assert a.identity != provider.auth_for(42, permissions={"issues": "read"}).identity
     assert a.identity != provider.auth_for(42, repositories=["r"]).identity
-    assert provider.auth_for(42, repositories=["x", "y"]).identity == provider.auth_for(42, repositories=["y", "x"]).identity
+    assert (
+        provider.auth_for(42, repositories=["x", "y"]).identity
+        == provider.auth_for(42, repositories=["y", "x"]).identity
+    )
     text = repr(provider.auth_for(42, repositories=["r"], permissions={"issues": "read"}))
     assert "installation_id=42" in text and "'r'" in text and "issues" in text
 

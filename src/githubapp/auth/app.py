@@ -435,7 +435,9 @@ class InstallationTokenProvider:
         return self._jwt.app_id
 
     def __repr__(self) -> str:
-        return f"InstallationTokenProvider(app_id={self.app_id!r}, base_url={self.base_url!r}, cached={len(self._tokens)})"
+        return (
+            f"InstallationTokenProvider(app_id={self.app_id!r}, base_url={self.base_url!r}, cached={len(self._tokens)})"
+        )
 
     # -- keys and cache ---------------------------------------------------------------------------
 
@@ -518,7 +520,10 @@ class InstallationTokenProvider:
             client = self._async_clients.get(loop)
             if client is None:
                 client = self._async_clients[loop] = AsyncGitHubClient(
-                    base_url=self.base_url, config=self._config, auth=self.app_auth, http_client=self._http,
+                    base_url=self.base_url,
+                    config=self._config,
+                    auth=self.app_auth,
+                    http_client=self._http,
                     write_spacing=0.0,  # minting tokens creates no content: no need to space these POSTs
                 )
             return client
@@ -583,7 +588,10 @@ class InstallationTokenProvider:
         with self._guard:
             if self._sync_client is None:
                 self._sync_client = GitHubClient(
-                    base_url=self.base_url, config=self._config, auth=self.app_auth, http_client=self._sync_http,
+                    base_url=self.base_url,
+                    config=self._config,
+                    auth=self.app_auth,
+                    http_client=self._sync_http,
                     write_spacing=0.0,
                 )
             return self._sync_client
@@ -620,7 +628,9 @@ class InstallationTokenProvider:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- shared -----------------------------------------------------------------------------------
