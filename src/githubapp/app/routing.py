@@ -157,29 +157,41 @@ def _is_model(annotation: Any) -> bool:
 
     if isinstance(annotation, type):
         return issubclass(annotation, BaseModel)
-    if typing.get_origin(annotation) in (Union, types.UnionType):
+    if _is_union(annotation):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return bool(args) and all(isinstance(a, type) and issubclass(a, BaseModel) for a in args)
     return False
 
 
 def typed_event(delivery: Delivery, model: Any) -> Any:
-    """The delivery as ``model`` (parsed once per delivery and model)."""
+    """The delivery as ``model`` (parsed once per delivery and model).
+
+    ``BaseModel`` means "the model of this event and action"; for a union of models, the member
+    that is this event's model is used. Payloads that drift from the spec are kept (lenient).
+    """
     cached = delivery.parsed.get(model)
     if cached is not None:
         return cached
     from pydantic import BaseModel
 
-    if model is BaseModel:  # "any webhook model": the one this event and action map to
-        from ..webhooks import parse_event
+    from .._decode import decode_value
+    from ..webhooks import event_key, event_model
 
-        value = parse_event(delivery.event, delivery.payload)
-    else:  # a model or a union of models: validated as such (lenient on spec drift)
-        from .._decode import decode_value
-
-        value = decode_value(model, delivery.payload, f"webhook {delivery.event}")
+    try:
+        own: Any = event_model(event_key(delivery.event, delivery.payload))
+    except KeyError:
+        own = None
+    members = [a for a in typing.get_args(model) if a is not type(None)] if _is_union(model) else [model]
+    target = own if own is not None and (model is BaseModel or own in members) else model
+    if target is BaseModel:
+        raise TypeError(f"no webhook model is known for event {delivery.event!r} (action {delivery.action!r})")
+    value = decode_value(target, delivery.payload, f"webhook {delivery.event}")
     delivery.parsed[model] = value
     return value
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Union, types.UnionType)
 
 
 async def invoke(handler: Handler, delivery: Delivery) -> Any:
