@@ -44,17 +44,20 @@ def current_user_dependency(sessions: Callable[[], SessionManager | None]) -> Ca
 def install_lifespan(
     app: FastAPI, startup: Callable[[], Awaitable[None]], shutdown: Callable[[], Awaitable[None]]
 ) -> None:
-    """Run ``startup``/``shutdown`` around the app's own lifespan (kept, not replaced)."""
+    """Run ``startup``/``shutdown`` inside the app's own lifespan (kept, not replaced).
+
+    The app's resources are up before the task manager starts and still up while it drains.
+    """
     existing = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
-        await startup()
-        try:
-            async with existing(asgi_app) as state:
+        async with existing(asgi_app) as state:
+            await startup()
+            try:
                 yield state
-        finally:
-            await shutdown()
+            finally:
+                await shutdown()
 
     app.router.lifespan_context = lifespan
 
