@@ -341,9 +341,14 @@ def github(clock: Clock, public_pem: bytes) -> FakeGitHub:
 
 
 @pytest.fixture
-def mock(github: FakeGitHub) -> Iterator[respx.Route]:
+def router() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
-        yield router.post(url__regex=ROUTE).mock(side_effect=github.async_side_effect)
+        yield router
+
+
+@pytest.fixture
+def mock(router: respx.MockRouter, github: FakeGitHub) -> respx.Route:
+    return router.post(url__regex=ROUTE).mock(side_effect=github.async_side_effect)
 
 
 @pytest.fixture
@@ -706,15 +711,78 @@ async def test_given_http_clients_are_used_and_left_open(pem: str, clock: Clock,
 
 
 @pytest.mark.anyio
-async def test_installation_client_sends_the_token(provider: InstallationTokenProvider, mock: respx.Route) -> None:
+async def test_installation_client_sends_the_token(
+    provider: InstallationTokenProvider, router: respx.MockRouter, mock: respx.Route
+) -> None:
     from githubapp import AsyncGitHubClient
 
-    with respx.mock(assert_all_called=False) as router:
-        router.post(url__regex=ROUTE).mock(side_effect=mock.side_effect)
-        issue = router.get(API + "/repos/o/r/issues/1").respond(200, json={"id": 1})
-        async with AsyncGitHubClient(auth=provider.auth_for(42)) as gh:
-            await gh.request("GET", "/repos/o/r/issues/1")
-        token = provider.cached(42)
-        assert token is not None
-        assert issue.calls.last.request.headers["Authorization"] == f"Bearer {token.token}"
+    issue = router.get(API + "/repos/o/r/issues/1").respond(200, json={"id": 1})
+    async with AsyncGitHubClient(auth=provider.auth_for(42)) as gh:
+        await gh.request("GET", "/repos/o/r/issues/1")
+    token = provider.cached(42)
+    assert token is not None and mock.call_count == 1
+    assert issue.calls.last.request.headers["Authorization"] == f"Bearer {token.token}"
     await provider.aclose()
+
+
+@pytest.mark.anyio
+async def test_401_drops_the_token_and_the_client_retries_once(
+    provider: InstallationTokenProvider, router: respx.MockRouter, mock: respx.Route
+) -> None:
+    from githubapp import AsyncGitHubClient
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "_n0001_" in request.headers["Authorization"]:  # the first token was revoked
+            return httpx.Response(401, json={"message": "Bad credentials"})
+        return httpx.Response(200, json={"id": 1})
+
+    repo = router.get(API + "/repos/o/r").mock(side_effect=answer)
+    async with AsyncGitHubClient(auth=provider.auth_for(42), enable_cache=False) as gh:
+        response = await gh.request("GET", "/repos/o/r")
+    assert response.status_code == 200
+    assert repo.call_count == 2 and mock.call_count == 2
+    cached = provider.cached(42)
+    assert cached is not None and "_n0002_" in cached.token
+    await provider.aclose()
+
+
+_names = st.lists(st.text(alphabet="abcdefghij-_.", min_size=1, max_size=6), min_size=1, max_size=5)
+_perms = st.dictionaries(
+    st.sampled_from(["issues", "contents", "metadata", "pull_requests"]), st.sampled_from(["read", "write"]), min_size=1
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    a_repos=st.none() | _names,
+    b_repos=st.none() | _names,
+    a_perms=st.none() | _perms,
+    b_perms=st.none() | _perms,
+    seed=st.randoms(),
+)
+def test_identity_is_the_scope_not_its_spelling(
+    pem: str,
+    a_repos: list[str] | None,
+    b_repos: list[str] | None,
+    a_perms: dict[str, str] | None,
+    b_perms: dict[str, str] | None,
+    seed: Any,
+) -> None:
+    provider = _shared_provider(pem)
+    a = provider.auth_for(42, a_repos, a_perms)
+    shuffled = None if a_repos is None else seed.sample(a_repos, len(a_repos))
+    reordered = None if a_perms is None else dict(seed.sample(list(a_perms.items()), len(a_perms)))
+    assert provider.auth_for(42, shuffled, reordered).identity == a.identity
+    same_scope = (None if a_repos is None else set(a_repos)) == (
+        None if b_repos is None else set(b_repos)
+    ) and a_perms == b_perms
+    assert (provider.auth_for(42, b_repos, b_perms).identity == a.identity) is same_scope
+
+
+_PROVIDERS: dict[str, InstallationTokenProvider] = {}
+
+
+def _shared_provider(pem: str) -> InstallationTokenProvider:
+    if pem not in _PROVIDERS:
+        _PROVIDERS[pem] = InstallationTokenProvider(77, pem)
+    return _PROVIDERS[pem]
