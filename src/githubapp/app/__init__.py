@@ -204,7 +204,6 @@ class GitHubApp:
         app.include_router(self.router)
         self._setup_oauth(app)
         install_lifespan(app, self.startup, self.shutdown)
-        self._check_secret()
         self._initialized = True
 
     def _resolve_route(self, route: str | None) -> str:
