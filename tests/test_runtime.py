@@ -78,8 +78,13 @@ def fresh_drift_reports() -> Iterator[None]:
     decode_module._REPORTED.clear()
 
 
+#: one response -> one outcome: these tests check request building and error mapping, not the
+#: pipeline's retries and waits (tests/test_pipeline*.py cover those)
+NO_RETRY: dict[str, Any] = {"retry_attempts": 0, "max_rate_limit_wait": 0.0, "write_spacing": 0.0}
+
+
 def client(**settings: Any) -> AsyncGitHubClient:
-    return AsyncGitHubClient(token=TOKEN, base_url=BASE, **settings)
+    return AsyncGitHubClient(token=TOKEN, base_url=BASE, **{**NO_RETRY, **settings})
 
 
 def query_of(request: httpx.Request) -> dict[str, list[str]]:
@@ -223,7 +228,7 @@ async def test_transport_errors(error: Exception) -> None:
 def test_sync_client_errors_and_repr() -> None:
     with respx.mock(assert_all_mocked=True) as router:
         router.get(f"{BASE}/repos/o/r/issues/7").respond(404, json={"message": "Not Found"})
-        with GitHubClient(token=TOKEN, base_url=BASE) as gh:
+        with GitHubClient(token=TOKEN, base_url=BASE, **NO_RETRY) as gh:
             with pytest.raises(NotFoundError) as info:
                 gh.issues.get("o", "r", 7)
             assert_no_token(repr(gh), str(info.value))
@@ -258,7 +263,7 @@ async def test_bad_path_parameter_fails_before_request(args: dict[str, Any], nam
 def test_bad_path_parameter_sync(args: dict[str, Any], name: str, error: type[Exception]) -> None:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         route = router.route().respond(200, json=issue_payload())
-        with GitHubClient(token=TOKEN, base_url=BASE) as gh, pytest.raises(error, match=name):
+        with GitHubClient(token=TOKEN, base_url=BASE, **NO_RETRY) as gh, pytest.raises(error, match=name):
             gh.issues.get(**args)
     assert not route.called
 
@@ -492,7 +497,7 @@ async def test_request_keeps_query_of_the_url() -> None:
 def test_request_sync() -> None:
     with respx.mock(assert_all_mocked=True) as router:
         route = router.get(host=HOST).respond(200, json={})
-        with GitHubClient(token=TOKEN, base_url=BASE) as gh:
+        with GitHubClient(token=TOKEN, base_url=BASE, **NO_RETRY) as gh:
             gh.request("GET", "/users/{username}", username="a#b")
     assert route.calls.last.request.url.raw_path == b"/users/a%23b"
 
@@ -548,7 +553,7 @@ async def test_paginate_follows_link_next() -> None:
 def test_paginate_sync() -> None:
     with respx.mock(assert_all_mocked=True) as router:
         route = three_pages(router)
-        with GitHubClient(token=TOKEN, base_url=BASE) as gh:
+        with GitHubClient(token=TOKEN, base_url=BASE, **NO_RETRY) as gh:
             numbers = [i.number for i in gh.paginate(gh.issues.list_for_repo, "o", "r", per_page=2)]
     assert numbers == [1, 2, 3, 4, 5] and route.call_count == 3
 

@@ -29,6 +29,7 @@ from .rest import AsyncNamespaces
 if TYPE_CHECKING:
     from .auth import Auth
     from .config import ClientConfig, ClientSettings
+    from .http.state import PipelineState, PipelineStats
     from .models.full_repository import FullRepository
     from .models.issue import Issue
     from .models.issue_comment import IssueComment
@@ -57,12 +58,18 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
         config: ClientConfig | None = None,
         auth: Auth | None = None,
         http_client: httpx.AsyncClient | None = None,
+        state: PipelineState | None = None,
         **settings: Unpack[ClientSettings],
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(**client_options(self.config))
-        self._pipeline = AsyncPipeline(self._http, self.auth)
+        self._pipeline = AsyncPipeline(self._http, self.auth, self.config, state)
+
+    @property
+    def stats(self) -> PipelineStats:
+        """What the pipeline did so far: requests, retries, waits, cache and breaker counts."""
+        return self._pipeline.state.stats()
 
     def __repr__(self) -> str:
         return f"AsyncGitHubClient(base_url={self.config.base_url!r}, auth={self.auth!r})"

@@ -36,6 +36,19 @@ class ClientSettings(TypedDict, total=False):
     user_agent: str
     api_version: str
     validation: Validation
+    enable_cache: bool
+    cache_ttl: float
+    cache_fresh_for: float
+    cache_max_bytes: int
+    retry_attempts: int
+    retry_backoff: float
+    retry_max_delay: float
+    max_rate_limit_wait: float
+    secondary_rate_limit_wait: float
+    breaker_threshold: int
+    breaker_cooldown: float
+    write_spacing: float
+    max_concurrency: int
 
 
 class ConfigError(ValueError):
@@ -48,6 +61,21 @@ class ClientConfig:
 
     ``validation``: ``"lenient"`` (default) keeps payloads that drift from the spec and reports
     them once; ``"strict"`` raises :class:`~githubapp.errors.ResponseValidationError` instead.
+
+    Pipeline settings (see DESIGN.md "The request pipeline"):
+
+    - ``enable_cache``, ``cache_ttl`` (s an entry lives and is revalidated with ETag /
+      Last-Modified), ``cache_fresh_for`` (s an entry is served without asking; 0 = always
+      revalidate), ``cache_max_bytes`` (LRU bound of stored bodies).
+    - ``retry_attempts`` (retries after the first try), ``retry_backoff`` (s before the first
+      retry, doubled each time, jittered), ``retry_max_delay`` (cap of one backoff wait).
+    - ``max_rate_limit_wait`` (longest wait for a rate-limit reset before raising
+      :class:`~githubapp.errors.AsyncGitHubRateLimitError`), ``secondary_rate_limit_wait`` (pause
+      after a secondary limit without ``Retry-After``, doubled each time).
+    - ``breaker_threshold`` (consecutive failures that open the circuit), ``breaker_cooldown``
+      (s before one probe is let through).
+    - ``write_spacing`` (s between writes of one identity; 0 disables), ``max_concurrency``
+      (requests in flight per identity).
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -57,6 +85,19 @@ class ClientConfig:
     user_agent: str = "githubapp-python"
     api_version: str = API_VERSION
     validation: Validation = "lenient"
+    enable_cache: bool = True
+    cache_ttl: float = 300.0
+    cache_fresh_for: float = 0.0
+    cache_max_bytes: int = 32 * 1024 * 1024
+    retry_attempts: int = 3
+    retry_backoff: float = 2.0
+    retry_max_delay: float = 60.0
+    max_rate_limit_wait: float = 60.0
+    secondary_rate_limit_wait: float = 60.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    write_spacing: float = 1.0
+    max_concurrency: int = 10
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -64,7 +105,7 @@ class ClientConfig:
             kind = _KINDS[f.name]
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
-            elif not isinstance(value, kind) or isinstance(value, bool):
+            elif not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise ConfigError(f"{f.name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url: must start with http:// or https://, got {self.base_url!r}")
@@ -73,8 +114,19 @@ class ClientConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
-        if self.pool_size < 1:
-            raise ConfigError(f"pool_size: must be >= 1, got {self.pool_size!r}")
+        for name in _NON_NEGATIVE:
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
+        for name in ("pool_size", "breaker_threshold", "max_concurrency", "cache_max_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)!r}")
+        if not 0 <= self.retry_attempts <= 20:
+            raise ConfigError(f"retry_attempts: must be between 0 and 20, got {self.retry_attempts!r}")
+        if self.cache_fresh_for > self.cache_ttl:
+            raise ConfigError(
+                f"cache_fresh_for: must not exceed cache_ttl ({self.cache_ttl:g}), got {self.cache_fresh_for!r}"
+            )
         if self.validation not in get_args(Validation):
             raise ConfigError(f"validation: must be one of {get_args(Validation)}, got {self.validation!r}")
 
@@ -110,7 +162,31 @@ _KINDS: dict[str, type] = {
     "user_agent": str,
     "api_version": str,
     "validation": str,
+    "enable_cache": bool,
+    "cache_ttl": float,
+    "cache_fresh_for": float,
+    "cache_max_bytes": int,
+    "retry_attempts": int,
+    "retry_backoff": float,
+    "retry_max_delay": float,
+    "max_rate_limit_wait": float,
+    "secondary_rate_limit_wait": float,
+    "breaker_threshold": int,
+    "breaker_cooldown": float,
+    "write_spacing": float,
+    "max_concurrency": int,
 }
+
+_NON_NEGATIVE = (
+    "cache_ttl",
+    "cache_fresh_for",
+    "retry_backoff",
+    "retry_max_delay",
+    "max_rate_limit_wait",
+    "secondary_rate_limit_wait",
+    "breaker_cooldown",
+    "write_spacing",
+)
 
 
 def _parse(key: str, kind: type, raw: Any) -> Any:

@@ -35,6 +35,7 @@ __all__ = [
     "AsyncGitHubRateLimitError",
     "GitHubRateLimitError",
     "TransportError",
+    "CircuitOpenError",
     "ResponseValidationError",
     "SpecDriftWarning",
     "error_for_response",
@@ -165,6 +166,21 @@ class TransportError(GitHubError):
         self.method = method
         self.url = url
         super().__init__(f"{message} ({method} {url})" if method else message)
+
+
+class CircuitOpenError(GitHubError):
+    """Recent requests to ``base_url`` kept failing; this one was not sent (fail fast).
+
+    ``retry_in``: seconds until one probe request is let through again.
+    """
+
+    def __init__(self, base_url: str, retry_in: float, failures: int) -> None:
+        self.base_url = base_url
+        self.retry_in = retry_in
+        self.failures = failures
+        super().__init__(
+            f"circuit open for {base_url} after {failures} consecutive failures; next probe in {retry_in:.1f}s"
+        )
 
 
 class ResponseValidationError(GitHubError):

@@ -28,6 +28,7 @@ from .rest import SyncNamespaces
 if TYPE_CHECKING:
     from .auth import Auth
     from .config import ClientConfig, ClientSettings
+    from .http.state import PipelineState, PipelineStats
 
 __all__ = ["GitHubClient"]
 
@@ -45,12 +46,18 @@ class GitHubClient(SyncGraphQLBatchMethods, SyncNamespaces):
         config: ClientConfig | None = None,
         auth: Auth | None = None,
         http_client: httpx.Client | None = None,
+        state: PipelineState | None = None,
         **settings: Unpack[ClientSettings],
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(**client_options(self.config))
-        self._pipeline = SyncPipeline(self._http, self.auth)
+        self._pipeline = SyncPipeline(self._http, self.auth, self.config, state)
+
+    @property
+    def stats(self) -> PipelineStats:
+        """What the pipeline did so far: requests, retries, waits, cache and breaker counts."""
+        return self._pipeline.state.stats()
 
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={self.config.base_url!r}, auth={self.auth!r})"

@@ -1,29 +1,67 @@
 """The one request pipeline, assembled here, for the async and the blocking client.
 
-Order of stages (today): headers -> auth -> transport -> classify. The retry, rate-limit,
-throttle, circuit-breaker and cache stages slot in around ``transport`` in this file; the
-decisions stay plain functions in ``githubapp.errors`` / sibling modules so both pipelines share them.
+Stages, in order (DESIGN.md "The request pipeline")::
+
+    cache (fresh hit / conditional headers)
+    -> throttle (concurrency slot per identity, write spacing) and rate-limit gate
+    -> retry loop { breaker -> auth -> transport -> classify }
+    -> cache update and invalidation
+
+The stages run in :meth:`Flow.run`, a generator that does no I/O: it *yields* effects
+(:class:`Sleep`, :data:`ACQUIRE`, :data:`AUTHORIZE`, :class:`Send`) and the two drivers,
+:class:`AsyncPipeline` and :class:`SyncPipeline`, carry them out with asyncio or blocking calls.
+So every decision is made once, in one place, for both clients; the decisions themselves are plain
+functions in :mod:`.retry`, :mod:`.ratelimit`, :mod:`.breaker` and :mod:`.cache`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+import random
+import threading
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import TransportError, error_for_response
+from ..errors import (
+    AsyncGitHubAPIError,
+    AsyncGitHubRateLimitError,
+    TransportError,
+    UnauthorizedError,
+    error_for_response,
+)
+from .cache import cache_key
+from .ratelimit import RateLimit, primary_wait, resource_for, secondary_wait
+from .retry import RETRY_STATUSES, backoff_delay, is_write, may_retry, transport_outcome
+from .state import PipelineState
 
 if TYPE_CHECKING:
     from .._operation import PreparedRequest
     from ..auth import Auth
     from ..config import ClientConfig
 
-__all__ = ["AsyncPipeline", "SyncPipeline", "client_options", "default_headers", "build_httpx_request", "limits"]
+__all__ = [
+    "AsyncPipeline",
+    "SyncPipeline",
+    "Flow",
+    "client_options",
+    "default_headers",
+    "build_httpx_request",
+    "limits",
+    "classify",
+]
 
 logger = logging.getLogger("githubapp")
 
+_GRAPHQL_IDS = frozenset({"graphql:query", "graphql:mutation"})
 
+
+# -- the httpx client both clients use -------------------------------------------------------
 def default_headers(config: ClientConfig) -> dict[str, str]:
     return {
         "Accept": "application/vnd.github+json",
@@ -51,12 +89,16 @@ def limits(config: ClientConfig) -> httpx.Limits:
 
 
 def build_httpx_request(
-    client: httpx.AsyncClient | httpx.Client, prepared: PreparedRequest, auth: Auth | None
+    client: httpx.AsyncClient | httpx.Client,
+    prepared: PreparedRequest,
+    authorization: str | None,
+    extra_headers: Sequence[tuple[str, str]] = (),
 ) -> httpx.Request:
-    """Stage *headers* + *auth*: the httpx request for ``prepared`` (auth is added last, here only)."""
+    """The httpx request for ``prepared``; the ``Authorization`` header is added here only."""
     headers = dict(prepared.headers)
-    if auth is not None:
-        headers["Authorization"] = auth.authorization()
+    headers.update(extra_headers)
+    if authorization is not None:
+        headers["Authorization"] = authorization
     url = httpx.URL(prepared.url)
     if not prepared.params:  # the URL keeps its own query (pagination links carry theirs)
         return client.build_request(prepared.method, url, headers=headers, content=prepared.content)
@@ -67,51 +109,311 @@ def build_httpx_request(
     )
 
 
-def classify(prepared: PreparedRequest, response: httpx.Response) -> httpx.Response:
-    """Stage *classify*: a 2xx/3xx passes, an error status becomes its exception."""
-    if response.status_code >= 400:
-        raise error_for_response(
-            prepared.method, str(response.request.url), response.status_code, response.headers, response.content
+# -- stage: classify -------------------------------------------------------------------------
+def classify(prepared: PreparedRequest, response: httpx.Response) -> AsyncGitHubAPIError | None:
+    """``None`` for a success, else the exception the response stands for (not raised here).
+
+    GraphQL answers 200 with ``errors: [{type: RATE_LIMITED}]``; that is a rate limit too.
+    """
+    status = response.status_code
+    if status >= 400:
+        return error_for_response(prepared.method, str(response.request.url), status, response.headers, response.content)
+    if prepared.operation_id in _GRAPHQL_IDS and status == 200 and b"RATE_LIMITED" in response.content:
+        from ..graphql import graphql_rate_limit_error
+
+        return graphql_rate_limit_error(
+            prepared.method, str(response.request.url), status, response.headers, response.content
         )
-    return response
+    return None
 
 
-def transport_error(prepared: PreparedRequest, exc: httpx.HTTPError) -> TransportError:
+def transport_error(prepared: PreparedRequest, exc: httpx.HTTPError, attempts: int) -> TransportError:
     kind = type(exc).__name__
-    return TransportError(f"{kind}: {exc}" if str(exc) else kind, method=prepared.method, url=prepared.url)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return TransportError(f"{kind}: {exc}{tries}" if str(exc) else f"{kind}{tries}", method=prepared.method, url=prepared.url)
 
 
+# -- effects the flow yields -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    prepared: PreparedRequest
+    authorization: str | None
+    extra_headers: Sequence[tuple[str, str]]
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ACQUIRE: Final = _Marker("ACQUIRE")  # take a concurrency slot of this identity (released by the driver)
+AUTHORIZE: Final = _Marker("AUTHORIZE")  # get the Authorization header value from the credential
+
+Effect = Sleep | Send | _Marker
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _accept(prepared: PreparedRequest) -> str:
+    for name, value in prepared.headers:
+        if name.lower() == "accept":
+            return value
+    return "application/vnd.github+json"
+
+
+class Flow:
+    """The stages, as one generator of effects per request. No I/O; shared by both drivers."""
+
+    def __init__(self, config: ClientConfig, auth: Auth | None, state: PipelineState) -> None:
+        self.config = config
+        self.auth = auth
+        self.state = state
+        self.identity = auth.identity if auth is not None else "anonymous"
+
+    def run(self, prepared: PreparedRequest) -> Generator[Effect, Any, httpx.Response]:
+        config, state, identity = self.config, self.state, self.identity
+        # stage: cache lookup
+        key = None
+        entry = None
+        if config.enable_cache and prepared.method == "GET":
+            key = cache_key("GET", prepared.url, prepared.params, _accept(prepared), identity)
+            entry, fresh = state.cache.lookup(key, time.monotonic())
+            if entry is not None and fresh:
+                logger.debug("cache: fresh hit %s", prepared.url)
+                return entry.to_response(httpx.Request("GET", prepared.url))
+        conditional = entry.conditional_headers() if entry is not None else []
+        # stage: throttle
+        yield ACQUIRE
+        write = is_write(prepared)
+        if write:
+            wait = state.spacer.reserve(identity, time.monotonic())
+            if wait > 0:
+                logger.debug("throttle: write %s waits %.2fs for its slot", prepared.url, wait)
+                yield Sleep(wait, "write spacing")
+        resource = resource_for(prepared.url)
+        breaker = state.breakers.for_origin(_origin(prepared.url))
+        failures = limited = 0
+        refreshed = False
+        while True:
+            # stage: rate-limit gate
+            wait, exhausted = state.limits.wait_before(identity, resource, time.time())
+            if wait > 0:
+                if wait > config.max_rate_limit_wait:
+                    raise self._held(prepared, wait, exhausted)
+                logger.debug("rate limit: holding %s %s for %.1fs", prepared.method, prepared.url, wait)
+                state.count_wait(wait, rate_limit=True)
+                yield Sleep(wait, "rate limit")
+            # stage: breaker -> auth -> transport
+            breaker.before(time.monotonic())
+            authorization: str | None = (yield AUTHORIZE) if self.auth is not None else None
+            state.count("requests")
+            try:
+                response: httpx.Response = yield Send(prepared, authorization, conditional)
+            except httpx.HTTPError as exc:
+                breaker.record(ok=False, now=time.monotonic())
+                if failures < config.retry_attempts and may_retry(write=write, outcome=transport_outcome(exc)):
+                    delay = backoff_delay(failures, base=config.retry_backoff, cap=config.retry_max_delay, rand=random.random())
+                    failures += 1
+                    logger.debug("retry %d of %s %s in %.2fs after %s", failures, prepared.method, prepared.url, delay, type(exc).__name__)
+                    state.count("retries")
+                    state.count_wait(delay, rate_limit=False)
+                    yield Sleep(delay, "retry")
+                    continue
+                raise transport_error(prepared, exc, failures + 1) from exc
+            except BaseException:
+                breaker.abandon()
+                raise
+            # stage: classify
+            status = response.status_code
+            breaker.record(ok=status < 500, now=time.monotonic())
+            state.limits.observe(identity, response.headers, resource)
+            if status == 304 and entry is not None and key is not None:
+                logger.debug("cache: revalidated %s (304)", prepared.url)
+                state.cache.revalidated(key, entry, time.monotonic())
+                return entry.to_response(response.request)
+            error = classify(prepared, response)
+            if error is None:
+                state.secondary_pauses.pop(identity, None)
+                # stage: cache update and invalidation
+                if key is not None:
+                    state.cache.store(key, response, time.monotonic())
+                elif write and config.enable_cache and status < 300 and state.cache.invalidate(prepared.url):
+                    logger.debug("cache: %s %s invalidated cached entries", prepared.method, prepared.url)
+                return response
+            if (
+                isinstance(error, UnauthorizedError)
+                and not refreshed
+                and authorization is not None
+                and self.auth is not None
+                and self.auth.invalidate(authorization)
+            ):
+                logger.debug("auth: 401 on %s %s; retrying once with a fresh credential", prepared.method, prepared.url)
+                refreshed = True
+                state.count("auth_refreshes")
+                continue
+            if isinstance(error, AsyncGitHubRateLimitError):
+                wait = self._rate_limit_pause(error, exhausted_limit=state.limits.wait_before(identity, resource, time.time()))
+                if limited >= max(1, config.retry_attempts) or wait > config.max_rate_limit_wait:
+                    raise error
+                limited += 1
+                state.count("retries")
+                logger.debug(
+                    "rate limit (%s) on %s %s: identity paused %.1fs",
+                    "secondary" if error.secondary else "primary", prepared.method, prepared.url, wait,
+                )
+                if error.secondary or state.limits.wait_before(identity, resource, time.time())[0] == 0:
+                    state.limits.pause(identity, time.time() + wait)
+                continue
+            if status in RETRY_STATUSES and not write and failures < config.retry_attempts:
+                delay = backoff_delay(failures, base=config.retry_backoff, cap=config.retry_max_delay, rand=random.random())
+                retry_after = error.headers.get("retry-after")
+                if retry_after is not None:
+                    from ..errors import parse_retry_after
+
+                    asked = parse_retry_after(retry_after)
+                    if asked is not None and asked > config.retry_max_delay:
+                        raise error
+                    delay = max(delay, asked or 0.0)
+                failures += 1
+                logger.debug("retry %d of %s %s in %.2fs after %d", failures, prepared.method, prepared.url, delay, status)
+                state.count("retries")
+                state.count_wait(delay, rate_limit=False)
+                yield Sleep(delay, "retry")
+                continue
+            raise error
+
+    def _rate_limit_pause(self, error: AsyncGitHubRateLimitError, exhausted_limit: tuple[float, RateLimit | None]) -> float:
+        """Seconds to pause the identity after a rate-limit rejection."""
+        now = time.time()
+        if not error.secondary and error.reset_time is not None:
+            return primary_wait(error.reset_time.timestamp(), now)
+        pauses = self.state.secondary_pauses.get(self.identity, 0)
+        self.state.secondary_pauses[self.identity] = pauses + 1
+        wait = secondary_wait(error.retry_after, pauses, default=self.config.secondary_rate_limit_wait, rand=random.random())
+        return max(wait, exhausted_limit[0])
+
+    def _held(self, prepared: PreparedRequest, wait: float, limit: RateLimit | None) -> AsyncGitHubRateLimitError:
+        """A request not sent because the identity must wait longer than ``max_rate_limit_wait``."""
+        what = f"{limit.resource} rate limit exhausted" if limit is not None else "paused after a secondary rate limit"
+        return AsyncGitHubRateLimitError(
+            f"{what}; waiting {wait:.0f}s exceeds max_rate_limit_wait={self.config.max_rate_limit_wait:g}s (not sent)",
+            None,
+            reset_time=limit.reset_time if limit is not None else None,
+            retry_after=wait,
+            secondary=limit is None,
+            method=prepared.method,
+            url=prepared.url,
+        )
+
+
+# -- drivers -------------------------------------------------------------------------------------
 class AsyncPipeline:
-    """Sends prepared requests through the stages with an :class:`httpx.AsyncClient`."""
+    """Carries out the flow with an :class:`httpx.AsyncClient` and asyncio."""
 
-    def __init__(self, http: httpx.AsyncClient, auth: Auth | None) -> None:
+    def __init__(self, http: httpx.AsyncClient, auth: Auth | None, config: ClientConfig, state: PipelineState | None = None) -> None:
         self.http = http
         self.auth = auth
+        self.state = state or PipelineState(config)
+        self.flow = Flow(config, auth, self.state)
 
     async def send(self, prepared: PreparedRequest) -> httpx.Response:
-        request = build_httpx_request(self.http, prepared, self.auth)
-        logger.debug("%s %s", prepared.method, request.url)
+        flow = self.flow.run(prepared)
+        slot: asyncio.Semaphore | None = None
+        value: Any = None
+        error: BaseException | None = None
         try:
-            response = await self.http.send(request)
+            while True:
+                try:
+                    effect = flow.throw(error) if error is not None else flow.send(value)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                value = error = None
+                if type(effect) is Send:
+                    try:
+                        value = await self._transport(effect)
+                    except httpx.HTTPError as exc:
+                        error = exc
+                elif type(effect) is Sleep:
+                    await asyncio.sleep(effect.seconds)
+                elif effect is AUTHORIZE:
+                    assert self.auth is not None
+                    value = await self.auth.async_authorization()
+                elif effect is ACQUIRE:
+                    slot = self.state.async_slot(self.flow.identity)
+                    await slot.acquire()
+        finally:
+            flow.close()
+            if slot is not None:
+                slot.release()
+
+    async def _transport(self, effect: Send) -> httpx.Response:
+        request = build_httpx_request(self.http, effect.prepared, effect.authorization, effect.extra_headers)
+        logger.debug("%s %s", request.method, request.url)
+        response = await self.http.send(request)
+        try:
             await response.aread()
-        except httpx.HTTPError as exc:
-            raise transport_error(prepared, exc) from exc
-        return classify(prepared, response)
+        finally:
+            await response.aclose()
+        return response
 
 
 class SyncPipeline:
-    """The same stages, blocking, with an :class:`httpx.Client`."""
+    """Carries out the same flow with an :class:`httpx.Client`, blocking (thread-safe)."""
 
-    def __init__(self, http: httpx.Client, auth: Auth | None) -> None:
+    def __init__(self, http: httpx.Client, auth: Auth | None, config: ClientConfig, state: PipelineState | None = None) -> None:
         self.http = http
         self.auth = auth
+        self.state = state or PipelineState(config)
+        self.flow = Flow(config, auth, self.state)
 
     def send(self, prepared: PreparedRequest) -> httpx.Response:
-        request = build_httpx_request(self.http, prepared, self.auth)
-        logger.debug("%s %s", prepared.method, request.url)
+        flow = self.flow.run(prepared)
+        slot: threading.BoundedSemaphore | None = None
+        value: Any = None
+        error: BaseException | None = None
         try:
-            response = self.http.send(request)
+            while True:
+                try:
+                    effect = flow.throw(error) if error is not None else flow.send(value)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                value = error = None
+                if type(effect) is Send:
+                    try:
+                        value = self._transport(effect)
+                    except httpx.HTTPError as exc:
+                        error = exc
+                elif type(effect) is Sleep:
+                    time.sleep(effect.seconds)
+                elif effect is AUTHORIZE:
+                    assert self.auth is not None
+                    value = self.auth.authorization()
+                elif effect is ACQUIRE:
+                    slot = self.state.thread_slot(self.flow.identity)
+                    slot.acquire()
+        finally:
+            flow.close()
+            if slot is not None:
+                slot.release()
+
+    def _transport(self, effect: Send) -> httpx.Response:
+        request = build_httpx_request(self.http, effect.prepared, effect.authorization, effect.extra_headers)
+        logger.debug("%s %s", request.method, request.url)
+        response = self.http.send(request)
+        try:
             response.read()
-        except httpx.HTTPError as exc:
-            raise transport_error(prepared, exc) from exc
-        return classify(prepared, response)
+        finally:
+            response.close()
+        return response

@@ -1,0 +1,110 @@
+"""Rate-limit state per identity and resource, and the waits it implies (no I/O, no sleeping).
+
+    state = RateLimitState()
+    state.observe(identity, response.headers)            # x-ratelimit-* of every response
+    state.wait_before(identity, "core", now=time.time()) # seconds to hold the next request
+
+Primary limit: once ``remaining`` hits 0, further requests of that identity and resource wait for
+``reset`` (+1 s). Secondary limit: the whole identity pauses for ``Retry-After`` (or
+``secondary_rate_limit_wait x 2^n`` with jitter when GitHub gives none).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+__all__ = ["RateLimit", "RateLimitState", "resource_for", "secondary_wait", "primary_wait"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The last ``x-ratelimit-*`` values seen for one identity and resource."""
+
+    resource: str
+    limit: int | None
+    remaining: int
+    used: int | None
+    reset: float  # epoch seconds
+
+    @property
+    def reset_time(self) -> datetime:
+        return datetime.fromtimestamp(self.reset, UTC)
+
+
+def resource_for(url: str) -> str:
+    """The rate-limit bucket a request most likely counts against (GitHub names it in
+    ``x-ratelimit-resource`` on the answer; this is the guess used before sending)."""
+    path = urlsplit(url).path
+    if path.endswith("/graphql"):
+        return "graphql"
+    if "/search/code" in path:
+        return "code_search"
+    if "/search/" in path:
+        return "search"
+    return "core"
+
+
+def primary_wait(reset: float, now: float) -> float:
+    """Seconds until a primary limit resets, plus one second of margin."""
+    return max(0.0, reset - now + 1.0)
+
+
+def secondary_wait(retry_after: float | None, pauses_so_far: int, *, default: float, rand: float) -> float:
+    """Seconds to pause an identity after a secondary limit: ``Retry-After`` when GitHub sent it,
+    else ``default x 2^n`` with up to 25 % jitter (never less than asked)."""
+    if retry_after is not None:
+        return retry_after
+    return default * (2.0 ** min(pauses_so_far, 16)) * (1.0 + rand / 4)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+class RateLimitState:
+    """What the pipeline knows about limits, per identity; shared by clients that share it."""
+
+    def __init__(self) -> None:
+        self._limits: dict[tuple[str, str], RateLimit] = {}
+        self._paused_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, identity: str, headers: Mapping[str, str], fallback_resource: str = "core") -> RateLimit | None:
+        """Record the ``x-ratelimit-*`` headers of a response (ignored when absent)."""
+        remaining = _int(headers.get("x-ratelimit-remaining"))
+        reset = _int(headers.get("x-ratelimit-reset"))
+        if remaining is None or reset is None:
+            return None
+        resource = headers.get("x-ratelimit-resource") or fallback_resource
+        limit = RateLimit(resource, _int(headers.get("x-ratelimit-limit")), remaining, _int(headers.get("x-ratelimit-used")), float(reset))
+        with self._lock:
+            self._limits[(identity, resource)] = limit
+        return limit
+
+    def pause(self, identity: str, until: float) -> None:
+        """Hold every request of ``identity`` until ``until`` (epoch seconds)."""
+        with self._lock:
+            self._paused_until[identity] = max(until, self._paused_until.get(identity, 0.0))
+
+    def wait_before(self, identity: str, resource: str, now: float) -> tuple[float, RateLimit | None]:
+        """Seconds to hold a request of ``identity`` on ``resource`` now, and the exhausted limit if any."""
+        wait = max(0.0, self._paused_until.get(identity, 0.0) - now)
+        limit = self._limits.get((identity, resource))
+        if limit is not None and limit.remaining == 0 and limit.reset + 1.0 > now:
+            return max(wait, primary_wait(limit.reset, now)), limit
+        return wait, None
+
+    def snapshot(self, identity: str | None = None) -> dict[str, RateLimit]:
+        """The known limits of ``identity`` (or of every identity, keyed ``identity/resource``)."""
+        with self._lock:
+            items = list(self._limits.items())
+        if identity is not None:
+            return {resource: limit for (who, resource), limit in items if who == identity}
+        return {f"{who}/{resource}": limit for (who, resource), limit in items}
+
+    def paused_until(self, identity: str) -> float:
+        return self._paused_until.get(identity, 0.0)
