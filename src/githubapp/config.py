@@ -25,6 +25,7 @@ API_VERSION = "2022-11-28"
 ENV_PREFIX = "GITHUBAPP_CLIENT_"
 
 Validation = Literal["lenient", "strict"]
+Transport = Literal["httpx", "aiohttp"]
 
 
 class ClientSettings(TypedDict, total=False):
@@ -49,6 +50,7 @@ class ClientSettings(TypedDict, total=False):
     breaker_cooldown: float
     write_spacing: float
     max_concurrency: int
+    transport: Transport
 
 
 class ConfigError(ValueError):
@@ -76,6 +78,8 @@ class ClientConfig:
       (s before one probe is let through).
     - ``write_spacing`` (s between writes of one identity; 0 disables), ``max_concurrency``
       (requests in flight per identity).
+    - ``transport``: ``"httpx"`` (default) or ``"aiohttp"`` (async client only; faster under
+      concurrency; needs the ``aiohttp`` extra). Both sit behind the same httpx API.
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -98,6 +102,7 @@ class ClientConfig:
     breaker_cooldown: float = 30.0
     write_spacing: float = 1.0
     max_concurrency: int = 10
+    transport: Transport = "httpx"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -127,6 +132,8 @@ class ClientConfig:
             raise ConfigError(
                 f"cache_fresh_for: must not exceed cache_ttl ({self.cache_ttl:g}), got {self.cache_fresh_for!r}"
             )
+        if self.transport not in get_args(Transport):
+            raise ConfigError(f"transport: must be one of {get_args(Transport)}, got {self.transport!r}")
         if self.validation not in get_args(Validation):
             raise ConfigError(f"validation: must be one of {get_args(Validation)}, got {self.validation!r}")
 
@@ -175,6 +182,7 @@ _KINDS: dict[str, type] = {
     "breaker_cooldown": float,
     "write_spacing": float,
     "max_concurrency": int,
+    "transport": str,
 }
 
 _NON_NEGATIVE = (
