@@ -320,3 +320,57 @@ def test_full_webhook_flow_miss_and_500() -> None:
         assert no_event.status_code == 400
         no_json = client.post("/webhooks/github/", content=b"x", headers={"X-GitHub-Event": "issues"})
         assert no_json.status_code == 400  # no JSON content type
+
+
+def test_load_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = {
+        "GITHUBAPP_ID": "77",
+        "GITHUBAPP_PRIVATE_KEY": "pem",
+        "GITHUBAPP_WEBHOOK_SECRET": "from-env",
+        "GITHUBAPP_WEBHOOK_PATH": "/gh",
+        "GITHUBAPP_URL": "https://ghe.example.com/api/v3",
+        "GITHUBAPP_OAUTH_CLIENT_ID": "cid",
+        "GITHUBAPP_OAUTH_CLIENT_SECRET": "csecret",
+        "GITHUBAPP_OAUTH_SESSION_SECRET": "ssecret",
+        "GITHUBAPP_OAUTH_REDIRECT_URI": "https://example.com/cb",
+        "GITHUBAPP_OAUTH_SCOPES": "read:user,repo",
+        "GITHUBAPP_ENABLE_OAUTH": "yes",
+        "GITHUBAPP_OAUTH_ROUTES_PREFIX": "/oauth",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    app = FastAPI()
+    app.config = {"GITHUBAPP_WEBHOOK_SECRET": "already-set"}  # type: ignore[attr-defined]
+    GitHubApp.load_env(app)
+    config = app.config  # type: ignore[attr-defined]
+    assert config["GITHUBAPP_ID"] == 77
+    assert config["GITHUBAPP_WEBHOOK_SECRET"] == "already-set"  # not overwritten
+    assert config["GITHUBAPP_OAUTH_SCOPES"] == ["read:user", "repo"]
+    assert config["GITHUBAPP_ENABLE_OAUTH"] is True
+    assert config["GITHUBAPP_URL"] == "https://ghe.example.com/api/v3"
+    github_app = GitHubApp(app)
+    assert github_app.base_url == "https://ghe.example.com/api/v3"
+    assert github_app._webhook_route == "/gh"
+    monkeypatch.setenv("GITHUBAPP_ID", "not-a-number")
+    with pytest.raises(ValueError, match="GITHUBAPP_ID"):
+        GitHubApp.load_env({})
+
+
+def test_async_handlers_with_a_test_client_without_lifespan(env: dict[str, str], github: Any) -> None:
+    """Each TestClient request runs in a new event loop: the shared pool follows the loop."""
+    app = FastAPI()
+    GitHubApp.load_env(app)
+    github_app = GitHubApp(app)
+
+    @github_app.on("issues.opened")
+    async def comment():  # type: ignore[no-untyped-def]
+        async with github_app.async_client() as gh:
+            await gh.issues.create_comment(owner="octocat", repo="hello-world", issue_number=42, body="async")
+        return "ok"
+
+    client = TestClient(app)
+    for _ in range(3):
+        response = deliver(client, OPENED)
+        assert response.json() == {"status": "HIT", "calls": {"comment": "ok"}}
+    assert github["comment"].call_count == 3
+    assert github["token"].call_count == 1

@@ -98,7 +98,7 @@ class GitHubApp:
         github_app_key: bytes | str | None = None,
         github_app_secret: bytes | str | list[bytes | str] | bool | None = None,
         github_app_url: str | None = None,
-        github_app_route: str = DEFAULT_ROUTE,
+        github_app_route: str | None = DEFAULT_ROUTE,
         oauth_client_id: str | None = None,
         oauth_client_secret: str | None = None,
         oauth_redirect_uri: str | None = None,
