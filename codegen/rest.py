@@ -61,6 +61,16 @@ class Namespace:
     uses_datetime: bool = False
     uses_builtins: bool = False
 
+    @property
+    def mixin(self) -> tuple[str, str] | None:
+        """A handwritten base class that adds client state to this namespace: (module, class)."""
+        return NAMESPACE_MIXINS.get(self.attr)
+
+
+#: namespaces that also expose client state: ``gh.rate_limit`` is both the REST operations
+#: (``await gh.rate_limit.get()``) and the pipeline's view of the limits (``gh.rate_limit["core"]``)
+NAMESPACE_MIXINS: dict[str, tuple[str, str]] = {"rate_limit": ("githubapp.http.ratelimit", "RateLimitView")}
+
 
 #: builtins the annotations use; a method with one of these names (``issues.list``) would shadow it
 #: inside the class body for type checkers, so such namespaces spell them ``builtins.list``

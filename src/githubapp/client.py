@@ -22,7 +22,7 @@ from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import AsyncPipeline
 from .http.pipeline import client_options
-from .pagination import PageWalker, apaginate
+from .pagination import Page, PageWalker, apages, apaginate
 from ._graphql_batch_methods import AsyncGraphQLBatchMethods
 from .rest import AsyncNamespaces
 
@@ -123,6 +123,20 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
     ) -> AsyncIterator[Any]:
         """Iterate the items of every page of a list operation, following ``Link: rel="next"``."""
         return apaginate(self, PageWalker(self.config, method, args, kwargs, max_items))
+
+    @overload
+    def paginate_pages(
+        self, method: Callable[..., Awaitable[list[T]]], /, *args: Any, max_items: int | None = None, **kwargs: Any
+    ) -> AsyncIterator[Page[T]]: ...
+    @overload
+    def paginate_pages(
+        self, method: Callable[..., Awaitable[Any]], /, *args: Any, max_items: int | None = None, **kwargs: Any
+    ) -> AsyncIterator[Page[Any]]: ...
+    def paginate_pages(
+        self, method: Callable[..., Awaitable[Any]], /, *args: Any, max_items: int | None = None, **kwargs: Any
+    ) -> AsyncIterator[Page[Any]]:
+        """Like :meth:`paginate`, one :class:`~githubapp.pagination.Page` (items, value, response) at a time."""
+        return apages(self, PageWalker(self.config, method, args, kwargs, max_items))
 
     # -- convenience methods: thin typed wrappers of the generated operations -------------------
     # Each forwards to one generated method; UNSET keywords are not sent. For fields not listed

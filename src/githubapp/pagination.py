@@ -2,6 +2,8 @@
 
     async for issue in gh.paginate(gh.issues.list_for_repo, owner="o", repo="r", per_page=100):
         print(issue.number)                       # typed Issue items, across pages
+    async for page in gh.paginate_pages(gh.search.issues_and_pull_requests, q="is:open"):
+        print(page.number, len(page.items), page.value.total_count)   # one Page per response
 
 Lists wrapped in an object (``{"total_count": n, "workflow_runs": [...]}``) are unwrapped with the
 key the generator found in the spec. ``max_items`` stops early, without fetching further pages.
@@ -11,19 +13,33 @@ The walk itself (:class:`PageWalker`) does no I/O, so both clients drive the sam
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import httpx
 
 from ._shared import call_request, decode_response, next_link, next_request, page_items
 
 if TYPE_CHECKING:
-    import httpx
-
     from ._operation import PreparedRequest
     from .client import AsyncGitHubClient
     from .config import ClientConfig
     from .sync import GitHubClient
 
-__all__ = ["PageWalker", "apaginate", "paginate"]
+__all__ = ["Page", "PageWalker", "apaginate", "paginate", "apages", "pages"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a paginated list: its typed ``items``, the decoded ``value`` (the wrapper object
+    for ``{"total_count", "items"}`` answers, else the list) and the raw ``response``."""
+
+    number: int
+    items: list[T]
+    value: Any
+    response: httpx.Response
 
 
 class PageWalker:
@@ -38,10 +54,11 @@ class PageWalker:
         self.remaining = max_items
         self.pages = 0
 
-    def feed(self, response: httpx.Response) -> list[Any]:
-        """Items of one page response (trimmed to ``max_items``); sets up the next request."""
+    def feed(self, response: httpx.Response) -> Page[Any]:
+        """One page response, its items trimmed to ``max_items``; sets up the next request."""
         assert self.request is not None
-        items = page_items(self.op, decode_response(self.op, response, self.config))
+        value = decode_response(self.op, response, self.config)
+        items = page_items(self.op, value)
         self.pages += 1
         if self.remaining is not None:
             items = items[: self.remaining]
@@ -49,15 +66,25 @@ class PageWalker:
         url = next_link(response.headers, self.config.base_url)
         done = url is None or self.remaining == 0
         self.request = None if done else next_request(self.request, url)  # type: ignore[arg-type]
-        return items
+        return Page(self.pages, items, value, response)
+
+
+async def apages(client: AsyncGitHubClient, walker: PageWalker) -> AsyncIterator[Page[Any]]:
+    while walker.request is not None:
+        yield walker.feed(await client._pipeline.send(walker.request))
 
 
 async def apaginate(client: AsyncGitHubClient, walker: PageWalker) -> AsyncIterator[Any]:
-    while walker.request is not None:
-        for item in walker.feed(await client._pipeline.send(walker.request)):
+    async for page in apages(client, walker):
+        for item in page.items:
             yield item
 
 
-def paginate(client: GitHubClient, walker: PageWalker) -> Iterator[Any]:
+def pages(client: GitHubClient, walker: PageWalker) -> Iterator[Page[Any]]:
     while walker.request is not None:
-        yield from walker.feed(client._pipeline.send(walker.request))
+        yield walker.feed(client._pipeline.send(walker.request))
+
+
+def paginate(client: GitHubClient, walker: PageWalker) -> Iterator[Any]:
+    for page in pages(client, walker):
+        yield from page.items

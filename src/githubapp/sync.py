@@ -21,7 +21,7 @@ from ._operation import Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import SyncPipeline
 from .http.pipeline import client_options
-from .pagination import PageWalker, paginate
+from .pagination import Page, PageWalker, pages, paginate
 from ._graphql_batch_methods import SyncGraphQLBatchMethods
 from .rest import SyncNamespaces
 
@@ -99,3 +99,11 @@ class GitHubClient(SyncGraphQLBatchMethods, SyncNamespaces):
     def paginate(self, method: Callable[..., Any], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[Any]:
         """Iterate the items of every page of a list operation, following ``Link: rel="next"``."""
         return paginate(self, PageWalker(self.config, method, args, kwargs, max_items))
+
+    @overload
+    def paginate_pages(self, method: Callable[..., list[T]], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[Page[T]]: ...
+    @overload
+    def paginate_pages(self, method: Callable[..., Any], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[Page[Any]]: ...
+    def paginate_pages(self, method: Callable[..., Any], /, *args: Any, max_items: int | None = None, **kwargs: Any) -> Iterator[Page[Any]]:
+        """Like :meth:`paginate`, one :class:`~githubapp.pagination.Page` at a time."""
+        return pages(self, PageWalker(self.config, method, args, kwargs, max_items))

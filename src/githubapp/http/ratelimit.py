@@ -15,9 +15,10 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["RateLimit", "RateLimitState", "resource_for", "secondary_wait", "primary_wait"]
+__all__ = ["RateLimit", "RateLimitState", "RateLimitView", "resource_for", "secondary_wait", "primary_wait"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +109,32 @@ class RateLimitState:
 
     def paused_until(self, identity: str) -> float:
         return self._paused_until.get(identity, 0.0)
+
+
+class RateLimitView:
+    """``gh.rate_limit``: the limits this client's identity has seen, per resource, without a request.
+
+        gh.rate_limit["core"].remaining        # from the last response's x-ratelimit-* headers
+        gh.rate_limit.state                     # {"core": RateLimit(...), "search": ...}
+        gh.rate_limit.paused_until              # epoch seconds a secondary limit holds requests until
+        await gh.rate_limit.get()               # the REST endpoint, asking GitHub (free of charge)
+    """
+
+    __slots__ = ()
+    _client: Any
+
+    @property
+    def state(self) -> dict[str, RateLimit]:
+        pipeline = self._client._pipeline
+        return pipeline.state.limits.snapshot(pipeline.flow.identity)  # type: ignore[no-any-return]
+
+    @property
+    def paused_until(self) -> float:
+        pipeline = self._client._pipeline
+        return pipeline.state.limits.paused_until(pipeline.flow.identity)  # type: ignore[no-any-return]
+
+    def __getitem__(self, resource: str) -> RateLimit:
+        try:
+            return self.state[resource]
+        except KeyError:
+            raise KeyError(f"no x-ratelimit headers seen yet for resource {resource!r}") from None

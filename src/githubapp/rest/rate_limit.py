@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from githubapp._operation import UNSET, AsyncNamespace, Operation, SyncNamespace
+from githubapp.http.ratelimit import RateLimitView
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,7 +34,7 @@ _OPERATIONS: dict[str, Operation] = {
 }
 
 
-class AsyncRateLimitApi(AsyncNamespace):
+class AsyncRateLimitApi(RateLimitView, AsyncNamespace):
     """Async methods for the ``rate-limit`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
@@ -50,7 +51,7 @@ class AsyncRateLimitApi(AsyncNamespace):
         return await self._call(_OPERATIONS["get"], locals())
 
 
-class RateLimitApi(SyncNamespace):
+class RateLimitApi(RateLimitView, SyncNamespace):
     """Blocking methods for the ``rate-limit`` operations of the GitHub REST API."""
 
     _operations = _OPERATIONS
