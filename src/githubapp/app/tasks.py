@@ -345,8 +345,8 @@ class TaskManager:
                 exc_info=(type(error), error, error.__traceback__),
             )
             self._finish(info, TaskState.FAILED, error=_describe(error), tb=_format(error))
-        except asyncio.CancelledError:
-            LOG.error("background task %s (%s) cancelled before it finished", info.name, info.id)
+        except asyncio.CancelledError:  # shutdown() logs one line for all of them
+            LOG.debug("background task %s (%s) cancelled before it finished", info.name, info.id)
             self._finish(info, TaskState.FAILED, error="cancelled before it finished (shutdown)")
             raise
         finally:
