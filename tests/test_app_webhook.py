@@ -543,3 +543,23 @@ def test_plain_asgi_import_does_not_need_fastapi() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+async def test_big_body_is_verified_and_decoded_off_the_event_loop() -> None:
+    import threading
+
+    app, github_app = make()
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    @github_app.on("issues.opened")
+    async def big() -> int:
+        seen.append(len(github_app.payload["pad"]))
+        return threading.get_ident()
+
+    payload = {"action": "opened", "pad": "x" * (2 * 1024 * 1024)}
+    response = await post(app, payload)
+    assert response.status_code == 200
+    assert seen == [2 * 1024 * 1024]
+    assert response.json()["calls"]["big"] == loop_thread  # handlers still run on the loop
+    assert (await post(app, payload, secret="bad", delivery="big-bad")).status_code == 400

@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .context import Delivery
 from .verify import SIGNATURE_HEADER, WebhookSecretMissing, verify_signature
@@ -28,6 +28,8 @@ from .verify import SIGNATURE_HEADER, WebhookSecretMissing, verify_signature
 __all__ = ["Receive", "Scope", "Send", "WebhookEndpoint", "WebhookResponse", "error", "send_json"]
 
 LOG = logging.getLogger("githubapp.app")
+
+T = TypeVar("T")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,6 +104,19 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
+#: bodies above this size are verified and decoded in a worker thread, not on the event loop
+_OFFLOAD_BYTES = 1024 * 1024
+
+
+async def _off_loop(size: int, func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)``, in a worker thread when the body is big enough to stall the event loop."""
+    if size < _OFFLOAD_BYTES:
+        return func(*args)
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(lambda: func(*args))
+
+
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
@@ -166,7 +181,9 @@ class WebhookEndpoint:
         except WebhookSecretMissing as exc:
             LOG.error("webhook delivery %s rejected: %s", delivery_id, exc)
             return error(500, "Webhook secret is not configured; delivery rejected.")
-        if secrets is not None and not verify_signature(body, headers.get(SIGNATURE_HEADER), secrets):
+        if secrets is not None and not await _off_loop(
+            len(body), verify_signature, body, headers.get(SIGNATURE_HEADER), secrets
+        ):
             LOG.warning(
                 "webhook delivery %s rejected: %s X-Hub-Signature-256",
                 delivery_id,
@@ -177,7 +194,7 @@ class WebhookEndpoint:
         if not event:
             return error(400, "Missing X-GitHub-Event header.")
         try:
-            payload = json.loads(body)
+            payload = await _off_loop(len(body), json.loads, body)
         except ValueError:
             return error(400, "Invalid JSON payload.")
         if not isinstance(payload, dict):
