@@ -15,6 +15,7 @@ import time
 import cold_call
 import import_time
 import parse_list
+import pipeline
 from _common import load_average, source_stamp, table
 
 
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     summary += cold_call.run(5 if args.quick else 9)
     print()
     summary += parse_list.run(9 if args.quick else 25)
+    print()
+    summary += pipeline.run(3 if args.quick else 5, quick=args.quick)
     print()
     print(f"== summary ({time.perf_counter() - start:.0f} s; Python {sys.version.split()[0]}; "
           f"load average {load_average()})")
