@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,17 +24,15 @@ import httpx
 import pytest
 import respx
 
-from githubapp import AsyncGitHubClient, ClientConfig, GitHubClient
+from githubapp import AsyncGitHubClient, GitHubClient
 from githubapp.batch import BatchCancelledError, BatchProgress
+from githubapp.config import ClientSettings
 from githubapp.errors import NotFoundError, ValidationFailedError
 
 pytestmark = pytest.mark.usefixtures("reuse_ssl_context")
 
-_SETTINGS = {f.name for f in fields(ClientConfig)}
-#: no write spacing (500 writes would take 500 s), quick retries; only the settings this version has
-FAST: dict[str, Any] = {
-    k: v for k, v in {"write_spacing": 0.0, "retry_backoff": 0.01, "max_concurrency": 64}.items() if k in _SETTINGS
-}
+#: no write spacing (500 writes would take 500 s), quick retries, the pipeline's slots above the batch's
+FAST: ClientSettings = {"write_spacing": 0.0, "retry_backoff": 0.01, "max_concurrency": 64}
 
 
 def label(name: str, i: int = 1) -> dict[str, Any]:
@@ -174,15 +172,7 @@ async def test_500_calls_at_concurrency_10_with_injected_failures(server: Server
     assert all(a.elapsed <= b.elapsed for a, b in itertools.pairwise(reports))
 
 
-def _pipeline_pauses_on_rate_limits() -> bool:
-    """True once the pipeline has its rate-limit stage (the lead's pipeline rebuild)."""
-    import importlib.util
-
-    return importlib.util.find_spec("githubapp.http.ratelimit") is not None
-
-
 @pytest.mark.anyio
-@pytest.mark.xfail(not _pipeline_pauses_on_rate_limits(), reason="pipeline integration pending", strict=False)
 async def test_a_secondary_rate_limit_mid_batch_pauses_every_worker(server: Server) -> None:
     server.reset()
     server.limit_once = {40}

@@ -299,17 +299,7 @@ async def test_rate_limited_beyond_any_wait_raises_the_rest_rate_limit_error() -
     assert info.value.reset_time is not None and int(info.value.reset_time.timestamp()) == int(far)
 
 
-def _pipeline_retries_graphql_rate_limits() -> bool:
-    """True once the pipeline's classify stage calls ``graphql_rate_limit_error`` (the lead's pipeline)."""
-    import inspect
-
-    from githubapp.http import pipeline
-
-    return "graphql_rate_limit_error" in inspect.getsource(pipeline)
-
-
 @pytest.mark.anyio
-@pytest.mark.xfail(not _pipeline_retries_graphql_rate_limits(), reason="pipeline integration pending", strict=False)
 async def test_rate_limited_graphql_waits_and_retries() -> None:
     reset = str(int(time.time()) + 1)
     with respx.mock(base_url="https://api.github.com") as mock:
