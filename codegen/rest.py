@@ -149,7 +149,17 @@ def wrapped_list_key(schema: Schema, spec: PinnedSpec) -> str | None:
     if "total_count" not in props:
         return None
     arrays = [k for k, v in props.items() if spec.resolve(v).get("type") == "array"]
+    if len(arrays) > 1:  # e.g. search results: "items" (required, objects) beside a list of strings
+        required = set(schema.get("required") or ())
+        arrays = [k for k in arrays if k in required] or arrays
+    if len(arrays) > 1:
+        arrays = [k for k in arrays if _items_are_objects(spec, spec.resolve(props[k]))]
     return arrays[0] if len(arrays) == 1 else None
+
+
+def _items_are_objects(spec: PinnedSpec, array: Schema) -> bool:
+    items = spec.resolve(array.get("items") or {})
+    return items.get("type") == "object" or "properties" in items
 
 
 def body_fields(spec: PinnedSpec, schema: Schema) -> list[tuple[str, Schema, bool]] | None:

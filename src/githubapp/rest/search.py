@@ -64,7 +64,7 @@ _OPERATIONS: dict[str, Operation] = {
         models=(("SearchIssuesAndPullRequestsResponse", "search_issues_and_pull_requests_response"), ),
         accept=None,
         server=None,
-        list_key=None,
+        list_key='items',
     ),
     "labels": Operation(
         "search/labels",
