@@ -189,7 +189,7 @@ def test_documents_are_parsed_once() -> None:
     query = "query Cached($a: Int!) { a(n: $a) }"
     first = analyze(query)
     assert analyze(query) is first
-    assert (first.kind, first.name, first.variables, first.required) == ("query", "Cached", {"a"}, {"a"})
+    assert (first.kind, first.name, first.variables, first.required) == ("query", "Cached", frozenset({"a"}), frozenset({"a"}))
 
 
 @pytest.mark.anyio

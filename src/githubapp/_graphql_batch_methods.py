@@ -184,6 +184,7 @@ class AsyncGraphQLBatchMethods:
 
     # -- batch -----------------------------------------------------------------------------------
 
+    @overload
     async def batch(
         self,
         calls: Iterable[AsyncCall[T]],
@@ -192,7 +193,26 @@ class AsyncGraphQLBatchMethods:
         on_progress: ProgressCallback | None = None,
         fail_fast: bool = False,
         progress: bool = False,
-    ) -> list[T | Exception]:
+    ) -> list[T | Exception]: ...
+    @overload
+    async def batch(  # calls of several forms or result types in one list
+        self,
+        calls: Iterable[object],
+        *,
+        concurrency: int = 10,
+        on_progress: ProgressCallback | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> list[Any]: ...
+    async def batch(
+        self,
+        calls: Iterable[Any],
+        *,
+        concurrency: int = 10,
+        on_progress: ProgressCallback | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> list[Any]:
         """Run many calls with at most ``concurrency`` in flight; results in input order, each value or exception.
 
             results = await gh.batch(
@@ -393,6 +413,7 @@ class SyncGraphQLBatchMethods:
 
         return RepositoryDetails.from_data(self.graphql(REPOSITORY_DETAILS_QUERY, {"owner": owner, "name": repo}))
 
+    @overload
     def batch(
         self,
         calls: Iterable[SyncCall[T]],
@@ -400,7 +421,24 @@ class SyncGraphQLBatchMethods:
         on_progress: ProgressCallback | None = None,
         fail_fast: bool = False,
         progress: bool = False,
-    ) -> list[T | Exception]:
+    ) -> list[T | Exception]: ...
+    @overload
+    def batch(  # calls of several forms or result types in one list
+        self,
+        calls: Iterable[object],
+        *,
+        on_progress: ProgressCallback | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> list[Any]: ...
+    def batch(
+        self,
+        calls: Iterable[Any],
+        *,
+        on_progress: ProgressCallback | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> list[Any]:
         """Run many blocking calls one after another; results in input order, each value or exception.
 
             results = gh.batch([(gh.issues.add_labels, {"owner": "o", "repo": "r", "issue_number": n,
