@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline demo (`make demo`): start a spec-driven mock of the GitHub REST API
 # (Stoplight Prism, pinned in package.json) on 127.0.0.1, run
-# examples/quickstart.py against it, stop the mock, exit with quickstart's code.
+# examples/quickstart.py against it, stop the mock; then run the GitHub App
+# example (examples/app.py --demo). Exits non-zero when either fails.
 #
 # The mock serves a reduced copy of spec/openapi/api.github.com.json written by
 # scripts/mock_spec.py into a temp dir: only the operations the demo calls, a
@@ -105,5 +106,19 @@ QS_PID=""
 if (( rc != 0 )); then
   log "examples/quickstart.py failed (exit $rc)"
   show_log 60
+  exit "$rc"
 fi
+stop_mock
+
+# 4. The GitHub App framework: examples/app.py --demo serves the app with uvicorn on 127.0.0.1,
+#    sends it a signed issues.opened delivery (answered 202 at once) and waits for the background
+#    handler to comment through a small local mock of the API (its own; no Prism needed).
+log "running examples/app.py --demo (webhook -> background handler -> installation client)"
+NO_PROXY="$HOST,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="$HOST,localhost${no_proxy:+,$no_proxy}" \
+PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" \
+  "$PYTHON" examples/app.py --demo </dev/null &
+QS_PID=$!
+wait "$QS_PID" || rc=$?
+QS_PID=""
+(( rc == 0 )) || log "examples/app.py --demo failed (exit $rc)"
 exit "$rc"
