@@ -189,12 +189,11 @@ async def test_a_secondary_rate_limit_mid_batch_pauses_every_worker(server: Serv
     limited = [hit for hit in server.log if hit.status == 403]
     assert len(limited) == 1 and limited[0].path.endswith("/issues/40/labels")
     t403 = limited[0].at
-    # nothing new goes out for ~1 s: at most the 9 other calls already on the wire when the 403 was
-    # sent land after it (an unpaused batch would put ~100 requests into this window)
-    during = [hit for hit in server.log if t403 < hit.at < t403 + 0.9]
+    # nothing new goes out for ~1 s. Calls already on the wire (or sent before the client read the 403)
+    # land within a few ms; allow up to 9 stragglers. Unpaused, most of the ~80 calls left would land here.
+    during = [hit for hit in server.log if t403 + 0.2 < hit.at < t403 + 0.9]
     assert len(during) <= 9, [(round(h.at - t403, 3), h.path) for h in during]
-    after = [hit for hit in server.log if hit.at >= t403 + 0.9]
-    assert len(after) >= 50
+    assert [hit for hit in server.log if hit.at >= t403 + 0.9]  # then the batch went on
     assert elapsed >= 1.0
     assert sorted(hit.path for hit in server.log if hit.status == 200) == sorted(
         f"/repos/o/r/issues/{n}/labels" for n in numbers
