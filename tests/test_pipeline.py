@@ -288,12 +288,12 @@ def test_writes_are_spaced_per_identity() -> None:
 @pytest.mark.anyio
 async def test_page_level_iterator() -> None:
     with respx.mock() as router:
+        router.get(f"{BASE}/search/issues", params={"q": "x", "page": "2"}).mock(
+            return_value=httpx.Response(200, json={"total_count": 3, "incomplete_results": False, "items": [ISSUE]})
+        )
         router.get(f"{BASE}/search/issues", params={"q": "x"}).mock(
             return_value=httpx.Response(200, json={"total_count": 3, "incomplete_results": False, "items": [ISSUE, ISSUE]},
                                         headers={"link": f'<{BASE}/search/issues?q=x&page=2>; rel="next"'})
-        )
-        router.get(f"{BASE}/search/issues", params={"q": "x", "page": "2"}).mock(
-            return_value=httpx.Response(200, json={"total_count": 3, "incomplete_results": False, "items": [ISSUE]})
         )
         async with AsyncGitHubClient(token=TOKEN, **FAST) as gh:
             pages = [p async for p in gh.paginate_pages(gh.search.issues_and_pull_requests, q="x")]
@@ -310,3 +310,29 @@ def test_debug_logs_show_decisions_but_never_the_token(caplog: pytest.LogCapture
             assert TOKEN not in repr(gh)
     assert "retry 1 of GET" in caplog.text
     assert TOKEN not in caplog.text and TOKEN[4:] not in caplog.text
+
+
+@pytest.mark.anyio
+async def test_raw_request_refuses_to_send_credentials_to_another_host() -> None:
+    with respx.mock() as router:
+        uploads = router.post("https://uploads.github.com/repos/o/r/releases/1/assets").mock(return_value=httpx.Response(201, json={}))
+        async with AsyncGitHubClient(token=TOKEN, **FAST) as gh:
+            with pytest.raises(ValueError, match=r"evil\.example.*api\.github\.com"):
+                await gh.request("GET", "https://evil.example/steal")
+            await gh.request("POST", "https://uploads.github.com/repos/o/r/releases/1/assets", content=b"x")
+        assert uploads.call_count == 1 and len(router.calls) == 1
+
+
+@pytest.mark.anyio
+async def test_a_next_link_pointing_back_stops_pagination_with_an_error() -> None:
+    from githubapp.errors import GitHubError
+
+    with respx.mock() as router:
+        router.get(f"{BASE}/repos/o/r/issues").mock(
+            return_value=httpx.Response(200, json=[ISSUE], headers={"link": f'<{BASE}/repos/o/r/issues?page=1>; rel="next"'})
+        )
+        async with AsyncGitHubClient(token=TOKEN, **FAST) as gh:
+            with pytest.raises(GitHubError, match="already fetched"):
+                async for _ in gh.paginate(gh.issues.list_for_repo, "o", "r"):
+                    pass
+        assert len(router.calls) == 2

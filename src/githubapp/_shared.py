@@ -101,6 +101,11 @@ def raw_request(
     path = _PLACEHOLDER.sub(fill, url)
     if not path.startswith(("http://", "https://")):
         path = config.base_url + ("" if path.startswith("/") else "/") + path
+    elif _origin(path) not in _trusted_origins(config.base_url):
+        raise ValueError(
+            f"{method} {url}: {_origin(path)[1]} is not the configured GitHub instance "
+            f"({_origin(config.base_url)[1]}); refusing to send its credentials there"
+        )
     query: list[tuple[str, str]] = []
     for key, value in (params or {}).items():
         if value is not None and value is not UNSET:
@@ -145,6 +150,14 @@ def next_link(headers: Mapping[str, str], base_url: str) -> str | None:
                 raise GitHubError(f"pagination link {url!r} leaves {_origin(base_url)}; not following it with your credentials")
             return str(url)
     return None
+
+
+def _trusted_origins(base_url: str) -> set[tuple[str, str]]:
+    """Where the client's credentials may go: the API host, and GitHub.com's uploads host."""
+    trusted = {_origin(base_url)}
+    if _origin(base_url) == ("https", "api.github.com"):
+        trusted.add(("https", "uploads.github.com"))
+    return trusted
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 
 from ._shared import call_request, decode_response, next_link, next_request, page_items
+from .errors import GitHubError
 
 if TYPE_CHECKING:
     from ._operation import PreparedRequest
@@ -53,6 +54,7 @@ class PageWalker:
         self.request: PreparedRequest | None = first if max_items != 0 else None
         self.remaining = max_items
         self.pages = 0
+        self._seen: set[str] = set()
 
     def feed(self, response: httpx.Response) -> Page[Any]:
         """One page response, its items trimmed to ``max_items``; sets up the next request."""
@@ -63,7 +65,10 @@ class PageWalker:
         if self.remaining is not None:
             items = items[: self.remaining]
             self.remaining -= len(items)
+        self._seen.add(str(response.request.url))
         url = next_link(response.headers, self.config.base_url)
+        if url is not None and str(httpx.URL(url)) in self._seen:
+            raise GitHubError(f"{self.op.operation_id}: the next-page link {url} was already fetched; stopping")
         done = url is None or self.remaining == 0
         self.request = None if done else next_request(self.request, url)  # type: ignore[arg-type]
         return Page(self.pages, items, value, response)
