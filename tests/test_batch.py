@@ -302,8 +302,10 @@ async def test_progress_callback_errors_propagate_and_bad_input_is_named() -> No
         with pytest.raises(TypeError, match=r"batch call #1: expected an awaitable"):
             await gh.batch([coro, 42])
         assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
-        with pytest.raises(TypeError, match=r"batch call #0: expected a \(method, kwargs\) pair"):
-            await gh.batch([(value, 1)])
+        coro = value(2)
+        with pytest.raises(TypeError, match=r"batch call #1: expected a \(method, kwargs\) pair"):
+            await gh.batch([coro, (value, 1)])
+        assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED
         with pytest.raises(ValueError, match="concurrency must be an int >= 1, got 0"):
             await gh.batch([], concurrency=0)
 

@@ -116,15 +116,18 @@ def _normalize_async(calls: Iterable[Any]) -> list[Any]:
     if isinstance(calls, (str, bytes, Mapping)) or not isinstance(calls, Iterable):
         raise TypeError(f"calls must be an iterable of calls, got {type(calls).__name__}")
     items = list(calls)
-    for index, call in enumerate(items):
-        if isinstance(call, tuple):
-            _check_pair(index, call)
-        elif not (inspect.isawaitable(call) or callable(call)):
-            _close_all(items)
-            raise TypeError(
-                f"batch call #{index}: expected an awaitable, a (method, kwargs) pair or a zero-argument callable, "
-                f"got {type(call).__name__} {call!r:.120}"
-            )
+    try:
+        for index, call in enumerate(items):
+            if isinstance(call, tuple):
+                _check_pair(index, call)
+            elif not (inspect.isawaitable(call) or callable(call)):
+                raise TypeError(
+                    f"batch call #{index}: expected an awaitable, a (method, kwargs) pair or a zero-argument callable, "
+                    f"got {type(call).__name__} {call!r:.120}"
+                )
+    except TypeError:
+        _close_all(items)  # nothing runs: no "coroutine was never awaited" for the good ones
+        raise
     return items
 
 
