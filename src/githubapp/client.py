@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
+from ._graphql_batch_methods import AsyncGraphQLBatchMethods
 from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import AsyncPipeline
-from .http.pipeline import client_options
+from .http.transports import async_http_client
 from .pagination import Page, PageWalker, apages, apaginate
-from ._graphql_batch_methods import AsyncGraphQLBatchMethods
 from .rest import AsyncNamespaces
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(**client_options(self.config))
+        self._http = http_client or async_http_client(self.config)
         self._pipeline = AsyncPipeline(self._http, self.auth, self.config, state)
 
     @property

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack, overload
 
 import httpx
 
+from ._graphql_batch_methods import SyncGraphQLBatchMethods
 from ._operation import Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import SyncPipeline
-from .http.pipeline import client_options
+from .http.transports import sync_http_client
 from .pagination import Page, PageWalker, pages, paginate
-from ._graphql_batch_methods import SyncGraphQLBatchMethods
 from .rest import SyncNamespaces
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class GitHubClient(SyncGraphQLBatchMethods, SyncNamespaces):
     ) -> None:
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(**client_options(self.config))
+        self._http = http_client or sync_http_client(self.config)
         self._pipeline = SyncPipeline(self._http, self.auth, self.config, state)
 
     @property
