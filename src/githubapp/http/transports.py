@@ -97,7 +97,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     response body when it is read (``response.aread()``), not before.
 
     TLS uses the same verification as httpx (``httpx.create_ssl_context``: certifi, or
-    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``); ``HTTP(S)_PROXY`` / ``NO_PROXY`` are honoured by aiohttp.
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``). ``HTTP(S)_PROXY`` / ``NO_PROXY``, when set, are honoured
+    by aiohttp's ``trust_env`` (which then also reads ``~/.netrc`` for requests without ``Authorization``).
     aiohttp has no write timeout; ``connect``/``pool`` bound getting a connection, ``read`` each read.
     """
 
@@ -109,7 +110,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
         self._url = URL
         self._limits = limits or httpx.Limits()
-        self._verify = verify
+        # made here, like httpx does, not on the first request inside the event loop (it reads the CA bundle)
+        self._ssl = httpx.create_ssl_context(verify=verify, trust_env=trust_env) if verify else False
         self._trust_env = trust_env
         # aiohttp's trust_env costs two thread hops per request (proxy and netrc look-ups): only when needed
         self._env_proxies = trust_env and bool(urllib.request.getproxies())
@@ -123,16 +125,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=limits.max_connections or 0,  # 0: unbounded, as httpx's None
             limit_per_host=0,
             keepalive_timeout=limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0,
-            ssl=httpx.create_ssl_context(verify=self._verify, trust_env=self._trust_env) if self._verify else False,
+            ssl=self._ssl,
         )
-        self._session = aiohttp.ClientSession(
+        session: aiohttp.ClientSession = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies (and sends them as a header)
             auto_decompress=False,  # httpx decodes Content-Encoding
             timeout=aiohttp.ClientTimeout(total=None),
             trust_env=self._env_proxies,
         )
-        return self._session
+        self._session = session
+        return session
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         given = request.extensions.get("timeout") or {}
