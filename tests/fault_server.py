@@ -119,6 +119,7 @@ class FaultServer:
         self._resources: dict[str, _Resource] = {}
         self._created = 0
         self._in_flight = 0
+        self._generation = 0  # bumped by reset(): stalls left over from a test do not count in the next
         self.max_in_flight = 0
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -146,6 +147,7 @@ class FaultServer:
             self._resources.clear()
             self._created = 0
             self._in_flight = self.max_in_flight = 0
+            self._generation += 1
             self.tokens = None
         self._call(self._close_connections())
 
@@ -247,6 +249,7 @@ class FaultServer:
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         path, _, query = target.partition("?")
         with self._lock:
+            generation = self._generation
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
@@ -271,7 +274,8 @@ class FaultServer:
             status, out_headers, payload = reply
         finally:
             with self._lock:
-                self._in_flight -= 1
+                if generation == self._generation:
+                    self._in_flight -= 1
         writer.write(self._encode(status, out_headers, payload))
         await writer.drain()
         return headers.get("connection", "").lower() != "close"
