@@ -119,19 +119,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
-        aiohttp = self._aiohttp
+        lib = self._aiohttp
         limits = self._limits
-        connector = aiohttp.TCPConnector(
+        connector = lib.TCPConnector(
             limit=limits.max_connections or 0,  # 0: unbounded, as httpx's None
             limit_per_host=0,
             keepalive_timeout=limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0,
             ssl=self._ssl,
         )
-        session: aiohttp.ClientSession = aiohttp.ClientSession(
+        session: aiohttp.ClientSession = lib.ClientSession(
             connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies (and sends them as a header)
+            cookie_jar=lib.DummyCookieJar(),  # httpx keeps the cookies (and sends them as a header)
             auto_decompress=False,  # httpx decodes Content-Encoding
-            timeout=aiohttp.ClientTimeout(total=None),
+            timeout=lib.ClientTimeout(total=None),
             trust_env=self._env_proxies,
         )
         self._session = session
