@@ -523,11 +523,6 @@ async def test_primary_reset_beyond_max_wait_raises_with_reset_time(
     check_counts(api, server, retries=0, waits=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: a secondary limit whose retry-after exceeds max_rate_limit_wait is raised before the "
-    "identity is paused, so the identity's next requests go out at once (the primary-limit case holds them)",
-)
 async def test_secondary_retry_after_beyond_max_wait_raises_and_holds_the_identity(
     connect: Connect, server: FaultServer
 ) -> None:
@@ -652,12 +647,6 @@ class FailingOnceAuth(Auth):
         return f"Bearer {TOKEN}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: a half-open probe that fails while getting its credential (the Auth raises or the "
-    "call is cancelled at AUTHORIZE) never resets the breaker's probing flag, so the breaker stays "
-    "half-open and refuses every later request with CircuitOpenError, forever",
-)
 async def test_breaker_probe_failing_in_auth_does_not_wedge_the_breaker(connect: Connect, server: FaultServer) -> None:
     auth = FailingOnceAuth()
     api = connect(auth=auth, **BREAKER)
@@ -789,12 +778,6 @@ async def test_expired_entries_are_not_revalidated(connect: Connect, server: Fau
     assert api.stats.cache.evictions == 1 and api.stats.cache.misses == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: a success answered by 304 does not reset the secondary-limit doubling "
-    "(Flow.run pops state.secondary_pauses only on the classify path, the 304 path returns first), so "
-    "the next secondary limit without retry-after waits twice as long",
-)
 async def test_a_304_success_resets_the_secondary_backoff(connect: Connect, server: FaultServer) -> None:
     api = connect(secondary_rate_limit_wait=0.2)
     await api.get()  # cached
@@ -892,11 +875,6 @@ async def test_writes_are_spaced_reads_are_not(connect: Connect, server: FaultSe
     check_counts(api, server, retries=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: write spacing is booked before the rate-limit gate, so writes held by a rate-limit "
-    "pause all leave together when it lifts (no spacing at all, the burst that triggers secondary limits)",
-)
 async def test_writes_held_by_a_rate_limit_stay_spaced_when_it_lifts(connect: Connect, server: FaultServer) -> None:
     api = connect(write_spacing=0.3)
     server.script("POST", ISSUES_PATH, Reply(403, {"retry-after": "1"}, json=SECONDARY_MESSAGE))

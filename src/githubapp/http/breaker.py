@@ -31,17 +31,18 @@ class CircuitBreaker:
         self._probing = False
         self._lock = threading.Lock()
 
-    def before(self, now: float) -> None:
-        """Let a request through, or raise :class:`CircuitOpenError` (one probe after the cool-down)."""
+    def before(self, now: float) -> bool:
+        """Let a request through (``True`` when it is the one probe after the cool-down), or raise
+        :class:`CircuitOpenError`."""
         with self._lock:
             if self.state == "closed":
-                return
+                return False
             retry_in = self.opened_at + self.cooldown - now
             if self.state == "open" and retry_in <= 0:
                 self.state = "half_open"
             if self.state == "half_open" and not self._probing:
                 self._probing = True
-                return
+                return True
             raise CircuitOpenError(self.name, max(0.0, retry_in), self.failures)
 
     def record(self, *, ok: bool, now: float) -> None:
@@ -58,7 +59,7 @@ class CircuitBreaker:
                 self.state, self.opened_at = "open", now
 
     def abandon(self) -> None:
-        """A probe ended without an answer either way (cancelled): let the next one try."""
+        """The probe ended without an answer either way (cancelled, no token): let the next one try."""
         with self._lock:
             self._probing = False
 

@@ -197,27 +197,36 @@ class Flow:
         # stage: throttle
         yield ACQUIRE
         write = is_write(prepared)
-        if write:
-            wait = state.spacer.reserve(identity, time.monotonic())
-            if wait > 0:
-                logger.debug("throttle: write %s waits %.2fs for its slot", prepared.url, wait)
-                yield Sleep(wait, "write spacing")
         resource = resource_for(prepared.url)
         breaker = state.breakers.for_origin(_origin(prepared.url))
         failures = limited = 0
         refreshed = False
         while True:
             # stage: rate-limit gate
+            # (checked again after each hold: a pause may have been extended meanwhile)
             wait, exhausted = state.limits.wait_before(identity, resource, time.time())
-            if wait > 0:
+            while wait > 0:
                 if wait > config.max_rate_limit_wait:
                     raise self._held(prepared, wait, exhausted)
                 logger.debug("rate limit: holding %s %s for %.1fs", prepared.method, prepared.url, wait)
                 state.count_wait(wait, rate_limit=True)
                 yield Sleep(wait, "rate limit")
+                wait, exhausted = state.limits.wait_before(identity, resource, time.time())
+            # stage: write spacing, booked after the gate: writes held by a rate limit leave one by one
+            if write:
+                spacing = state.spacer.reserve(identity, time.monotonic())
+                if spacing > 0:
+                    logger.debug("throttle: write %s waits %.2fs for its slot", prepared.url, spacing)
+                    state.count_wait(spacing, rate_limit=False)
+                    yield Sleep(spacing, "write spacing")
             # stage: breaker -> auth -> transport
-            breaker.before(time.monotonic())
-            authorization: str | None = (yield AUTHORIZE) if self.auth is not None else None
+            probe = breaker.before(time.monotonic())
+            try:
+                authorization: str | None = (yield AUTHORIZE) if self.auth is not None else None
+            except BaseException:
+                if probe:  # a probe that was never sent must not keep the breaker half-open
+                    breaker.abandon()
+                raise
             state.count("requests")
             try:
                 response: httpx.Response = yield Send(prepared, authorization, conditional)
@@ -233,7 +242,8 @@ class Flow:
                     continue
                 raise transport_error(prepared, exc, failures + 1) from exc
             except BaseException:
-                breaker.abandon()
+                if probe:
+                    breaker.abandon()
                 raise
             # stage: classify
             status = response.status_code
@@ -241,6 +251,7 @@ class Flow:
             state.limits.observe(identity, response.headers, resource)
             if status == 304 and entry is not None and key is not None:
                 logger.debug("cache: revalidated %s (304)", prepared.url)
+                state.secondary_pauses.pop(identity, None)
                 state.cache.revalidated(key, entry, time.monotonic())
                 return entry.to_response(response.request)
             error = classify(prepared, response)
@@ -265,6 +276,9 @@ class Flow:
                 continue
             if isinstance(error, AsyncGitHubRateLimitError):
                 wait = self._rate_limit_pause(error, exhausted_limit=state.limits.wait_before(identity, resource, time.time()))
+                # pause the identity first, also when giving up: GitHub asked every request of it to wait
+                if error.secondary or state.limits.wait_before(identity, resource, time.time())[0] == 0:
+                    state.limits.pause(identity, time.time() + wait)
                 if limited >= max(1, config.retry_attempts) or wait > config.max_rate_limit_wait:
                     raise error
                 limited += 1
@@ -273,8 +287,6 @@ class Flow:
                     "rate limit (%s) on %s %s: identity paused %.1fs",
                     "secondary" if error.secondary else "primary", prepared.method, prepared.url, wait,
                 )
-                if error.secondary or state.limits.wait_before(identity, resource, time.time())[0] == 0:
-                    state.limits.pause(identity, time.time() + wait)
                 continue
             if status in RETRY_STATUSES and not write and failures < config.retry_attempts:
                 delay = backoff_delay(failures, base=config.retry_backoff, cap=config.retry_max_delay, rand=random.random())
