@@ -108,14 +108,13 @@ if (( rc != 0 )); then
   show_log 60
   exit "$rc"
 fi
-stop_mock
 
 # 4. The GitHub App framework: examples/app.py --demo serves the app with uvicorn on 127.0.0.1,
 #    sends it a signed issues.opened delivery (answered 202 at once) and waits for the background
-#    handler to comment through a small local mock of the API (its own; no Prism needed).
+#    handler to get an installation token and comment on the issue through the same mock API.
 log "running examples/app.py --demo (webhook -> background handler -> installation client)"
 NO_PROXY="$HOST,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="$HOST,localhost${no_proxy:+,$no_proxy}" \
-PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" \
+PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" GITHUB_API_URL="$BASE_URL" \
   "$PYTHON" examples/app.py --demo </dev/null &
 QS_PID=$!
 wait "$QS_PID" || rc=$?

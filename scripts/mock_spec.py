@@ -38,11 +38,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "spec" / "openapi" / "api.github.com.json"
 
-# (path, method) pairs the demo (examples/quickstart.py) calls.
+# (path, method) pairs the demo calls: examples/quickstart.py, then examples/app.py --demo
+# (an installation token, then a comment from the background handler).
 DEMO_OPERATIONS: list[tuple[str, str]] = [
     ("/repos/{owner}/{repo}/issues", "post"),
     ("/repos/{owner}/{repo}/issues", "get"),
     ("/repos/{owner}/{repo}/issues/{issue_number}", "get"),
+    ("/app/installations/{installation_id}/access_tokens", "post"),
+    ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post"),
 ]
 LIST_PATH = "/repos/{owner}/{repo}/issues"
 PAGE2_PATH = "/repositories/{repository_id}/issues"
