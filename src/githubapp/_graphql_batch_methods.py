@@ -8,6 +8,7 @@ behaviour as REST calls. The heavy modules (``graphql``, ``batch``, graphql-core
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._operation import UNSET
@@ -71,9 +72,9 @@ class AsyncGraphQLBatchMethods:
     config: ClientConfig
     _pipeline: AsyncPipeline
 
-    if TYPE_CHECKING:
+    if TYPE_CHECKING:  # provided by the generated AsyncNamespaces the client also inherits
 
-        @property
+        @cached_property
         def issues(self) -> AsyncIssuesApi: ...
 
     # -- GraphQL ---------------------------------------------------------------------------------
@@ -335,9 +336,9 @@ class SyncGraphQLBatchMethods:
     config: ClientConfig
     _pipeline: SyncPipeline
 
-    if TYPE_CHECKING:
+    if TYPE_CHECKING:  # provided by the generated SyncNamespaces the client also inherits
 
-        @property
+        @cached_property
         def issues(self) -> IssuesApi: ...
 
     @overload
