@@ -9,7 +9,7 @@ Nothing runs at import time: the network calls are inside functions that are nev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Any, Literal, assert_type
 
@@ -175,6 +175,48 @@ def on_delivery(event: str, body: bytes) -> int | None:
         assert_type(payload.action, Literal["opened"])
         return payload.issue.number
     return None
+
+
+async def pipeline_graphql_and_batch(gh: AsyncGitHubClient) -> None:
+    """Pipeline state, page-level pagination, GraphQL and batches keep their types."""
+    from githubapp.batch import BatchProgress
+    from githubapp.http.ratelimit import RateLimit
+    from githubapp.http.state import PipelineStats
+    from githubapp.pagination import Page
+
+    assert_type(gh.stats, PipelineStats)
+    assert_type(gh.stats.cache.hits, int)
+    assert_type(gh.rate_limit["core"], RateLimit)
+    assert_type(gh.rate_limit["core"].remaining, int)
+    async for page in gh.paginate_pages(gh.issues.list_for_repo, OWNER, REPO):
+        assert_type(page, Page[Issue])
+        assert_type(page.items, list[Issue])
+
+    def report(progress: BatchProgress) -> None:
+        print(progress.done, progress.total)
+
+    results = await gh.batch([(gh.issues.get, {"owner": OWNER, "repo": REPO, "issue_number": n}) for n in (1, 2)], on_progress=report)
+    assert_type(results, list[Issue | Exception])
+    details = await gh.get_repository_details_graphql(OWNER, REPO)
+    assert_type(details.stars, int)
+
+
+def github_app() -> None:
+    """The App framework: typed handlers, the awaitable/async-with installation client."""
+    from githubapp import GitHubApp
+    from githubapp.webhooks import IssuesOpened
+
+    app = GitHubApp(github_app_id=1, github_app_key="-----BEGIN RSA PRIVATE KEY-----...", github_app_secret="s")
+
+    @app.on("issues.opened", background=True)
+    async def thank(event: IssuesOpened) -> str:
+        async with app.async_client() as client:
+            assert_type(client, AsyncGitHubClient)
+            comment = await client.issues.create_comment(event.repository.owner.login, event.repository.name, event.issue.number, body="hi")
+        return comment.html_url
+
+    handler: Callable[[IssuesOpened], Coroutine[Any, Any, str]] = thank  # the decorator keeps the signature
+    print(handler)
 
 
 async def main() -> None:
