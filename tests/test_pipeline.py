@@ -336,3 +336,10 @@ async def test_a_next_link_pointing_back_stops_pagination_with_an_error() -> Non
                 async for _ in gh.paginate(gh.issues.list_for_repo, "o", "r"):
                     pass
         assert len(router.calls) == 2
+
+
+def test_paginating_an_operation_that_returns_no_list_fails_before_any_request() -> None:
+    with respx.mock() as router, GitHubClient(token=TOKEN, **FAST) as gh:
+        with pytest.raises(TypeError, match="issues/get does not return a list"):
+            gh.paginate(gh.issues.get, "o", "r", 7)
+        assert len(router.calls) == 0

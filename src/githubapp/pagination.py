@@ -51,6 +51,8 @@ class PageWalker:
             raise ValueError(f"max_items must be a non-negative int or None, got {max_items!r}")
         self.config = config
         self.op, first = call_request(method, args, kwargs, config.base_url)
+        if self.op.list_key is None and not self.op.return_expression(200).startswith("list["):
+            raise TypeError(f"{self.op.operation_id} does not return a list; it cannot be paginated")
         self.request: PreparedRequest | None = first if max_items != 0 else None
         self.remaining = max_items
         self.pages = 0
