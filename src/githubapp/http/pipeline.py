@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -330,15 +330,22 @@ class Flow:
         )
 
 
-# -- drivers -------------------------------------------------------------------------------------
-class AsyncPipeline:
-    """Carries out the flow with an :class:`httpx.AsyncClient` and asyncio."""
+_Http = TypeVar("_Http", httpx.AsyncClient, httpx.Client)
 
-    def __init__(self, http: httpx.AsyncClient, auth: Auth | None, config: ClientConfig, state: PipelineState | None = None) -> None:
-        self.http = http
+
+# -- drivers -------------------------------------------------------------------------------------
+class _Driver(Generic[_Http]):
+    """What both drivers hold: the httpx client, the credential, the shared state and the flow."""
+
+    def __init__(self, http: _Http, auth: Auth | None, config: ClientConfig, state: PipelineState | None = None) -> None:
+        self.http: _Http = http
         self.auth = auth
         self.state = state or PipelineState(config)
         self.flow = Flow(config, auth, self.state)
+
+
+class AsyncPipeline(_Driver[httpx.AsyncClient]):
+    """Carries out the flow with an :class:`httpx.AsyncClient` and asyncio."""
 
     async def send(self, prepared: PreparedRequest) -> httpx.Response:
         flow = self.flow.run(prepared)
@@ -381,14 +388,8 @@ class AsyncPipeline:
         return response
 
 
-class SyncPipeline:
+class SyncPipeline(_Driver[httpx.Client]):
     """Carries out the same flow with an :class:`httpx.Client`, blocking (thread-safe)."""
-
-    def __init__(self, http: httpx.Client, auth: Auth | None, config: ClientConfig, state: PipelineState | None = None) -> None:
-        self.http = http
-        self.auth = auth
-        self.state = state or PipelineState(config)
-        self.flow = Flow(config, auth, self.state)
 
     def send(self, prepared: PreparedRequest) -> httpx.Response:
         flow = self.flow.run(prepared)
