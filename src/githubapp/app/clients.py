@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..http.pipeline import client_options
+from ..http.transports import async_http_client, sync_http_client
 
 if TYPE_CHECKING:
     from ..auth.app import InstallationTokenProvider
@@ -78,7 +78,7 @@ class ClientFactory:
         from ..auth.app import InstallationTokenProvider
 
         self.config = config
-        self._sync_http = httpx.Client(**client_options(config))
+        self._sync_http = sync_http_client(config)
         self.tokens: InstallationTokenProvider = InstallationTokenProvider(
             app_id, private_key, base_url=config.base_url, sync_http_client=self._sync_http, config=config
         )
@@ -101,7 +101,7 @@ class ClientFactory:
             if pool is None or pool.loop is not loop:
                 # a new event loop (a test client, a restart): the old pool's connections died with its loop
                 pool = self._async = _AsyncPool(
-                    loop, httpx.AsyncClient(**client_options(self.config)), PipelineState(self.config)
+                    loop, async_http_client(self.config), PipelineState(self.config)
                 )
             return pool
 
