@@ -16,13 +16,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._operation import UNSET as UNSET
     from .app import GitHubApp as GitHubApp
+    from .auth import Auth as Auth
     from .auth import TokenAuth as TokenAuth
     from .client import AsyncGitHubClient as AsyncGitHubClient
     from .config import ClientConfig as ClientConfig
     from .core import with_rate_limit_handling as with_rate_limit_handling
     from .errors import AsyncGitHubAPIError as AsyncGitHubAPIError
     from .errors import AsyncGitHubRateLimitError as AsyncGitHubRateLimitError
+    from .errors import CircuitOpenError as CircuitOpenError
     from .errors import GitHubError as GitHubError
+    from .graphql import GraphQLError as GraphQLError
+    from .http.state import PipelineState as PipelineState
     from .sync import GitHubClient as GitHubClient
 
 __version__ = "0.1.0"
@@ -32,6 +36,10 @@ _LAZY: dict[str, str] = {
     "GitHubClient": ".sync",
     "ClientConfig": ".config",
     "TokenAuth": ".auth",
+    "Auth": ".auth",
+    "CircuitOpenError": ".errors",
+    "GraphQLError": ".graphql",
+    "PipelineState": ".http.state",
     "UNSET": "._operation",
     "GitHubError": ".errors",
     "AsyncGitHubAPIError": ".errors",
@@ -41,13 +49,17 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "Auth",
     "AsyncGitHubAPIError",
     "AsyncGitHubClient",
     "AsyncGitHubRateLimitError",
+    "CircuitOpenError",
     "ClientConfig",
     "GitHubApp",
     "GitHubClient",
     "GitHubError",
+    "GraphQLError",
+    "PipelineState",
     "TokenAuth",
     "UNSET",
     "with_rate_limit_handling",
