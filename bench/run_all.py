@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+import app_ack
 import batch
 import cold_call
 import import_time
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     summary += batch.run(5 if args.quick else 9, 200 if args.quick else 400)
     print()
     summary += pipeline.run(3 if args.quick else 5, quick=args.quick)
+    print()
+    summary += app_ack.run(2 if args.quick else 3, 300 if args.quick else 1000, quick=args.quick)
     print()
     print(f"== summary ({time.perf_counter() - start:.0f} s; Python {sys.version.split()[0]}; "
           f"load average {load_average()})")
