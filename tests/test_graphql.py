@@ -166,8 +166,10 @@ async def test_syntax_error_is_raised_before_any_request() -> None:
         async with AsyncGitHubClient(token="t") as gh:
             with pytest.raises(GraphQLSyntaxError) as info:
                 await gh.graphql("query {\n  viewer { login \n}")
-            with pytest.raises(GraphQLSyntaxError, match="line 1, column 39"):
-                [n async for n in gh.paginate_graphql("query($cursor: String) { repository { } }")]
+            bad_argument = "query($cursor: String) { repository(owner: ) { id } }"  # invalid in graphql-core 3.2 and 3.3
+            column = bad_argument.index(" )") + 2
+            with pytest.raises(GraphQLSyntaxError, match=f"line 1, column {column}"):
+                [n async for n in gh.paginate_graphql(bad_argument)]
             with pytest.raises(GraphQLSyntaxError, match="subscription operations are not supported"):
                 await gh.graphql("subscription { issueUpdated { id } }")
             with pytest.raises(GraphQLSyntaxError, match="several operations"):
