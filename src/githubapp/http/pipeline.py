@@ -16,7 +16,6 @@ functions in :mod:`.retry`, :mod:`.ratelimit`, :mod:`.breaker` and :mod:`.cache`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import threading
@@ -41,6 +40,8 @@ from .retry import RETRY_STATUSES, backoff_delay, is_write, may_retry, transport
 from .state import PipelineState
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .._operation import PreparedRequest
     from ..auth import Auth
     from ..config import ClientConfig
@@ -333,6 +334,14 @@ class Flow:
 _Http = TypeVar("_Http", httpx.AsyncClient, httpx.Client)
 
 
+def _asyncio() -> Any:
+    """asyncio, imported on the first async wait: it costs ~15 ms at import, which
+    ``from githubapp import AsyncGitHubClient`` should not pay (httpx does not import it either)."""
+    import asyncio
+
+    return asyncio
+
+
 # -- drivers -------------------------------------------------------------------------------------
 class _Driver(Generic[_Http]):
     """What both drivers hold: the httpx client, the credential, the shared state and the flow."""
@@ -365,7 +374,7 @@ class AsyncPipeline(_Driver[httpx.AsyncClient]):
                     except httpx.HTTPError as exc:
                         error = exc
                 elif type(effect) is Sleep:
-                    await asyncio.sleep(effect.seconds)
+                    await _asyncio().sleep(effect.seconds)
                 elif effect is AUTHORIZE:
                     assert self.auth is not None
                     value = await self.auth.async_authorization()

@@ -11,7 +11,6 @@ cache (the GitHub App framework's installation clients) share one::
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -22,6 +21,8 @@ from .ratelimit import RateLimitState
 from .throttle import WriteSpacer
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..config import ClientConfig
 
 __all__ = ["PipelineState", "PipelineStats", "BreakerStats"]
@@ -75,6 +76,8 @@ class PipelineState:
         """The concurrency bound of ``identity`` for async clients (``max_concurrency`` in flight)."""
         slot = self._async_slots.get(identity)
         if slot is None:
+            import asyncio  # deferred: see http/pipeline.py _asyncio
+
             slot = self._async_slots.setdefault(identity, asyncio.Semaphore(self.config.max_concurrency))
         return slot
 
