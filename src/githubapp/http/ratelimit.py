@@ -15,8 +15,10 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
+
+import httpx
 
 __all__ = ["RateLimit", "RateLimitState", "RateLimitView", "resource_for", "secondary_wait", "primary_wait"]
 
@@ -66,6 +68,25 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
+#: the headers :meth:`RateLimitState.observe` reads, in the order :func:`_ratelimit_headers` gives them
+_NAMES: Final = ("x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-resource", "x-ratelimit-limit", "x-ratelimit-used")
+_AT: Final = {name.encode(): at for at, name in enumerate(_NAMES)}
+
+
+def _ratelimit_headers(headers: Mapping[str, str]) -> list[str | None]:
+    """remaining, reset, resource, limit, used, as ``headers.get(name)`` gives each (a repeated header
+    joined with ", "); for :class:`httpx.Headers`, in one pass over the raw list instead of five."""
+    if not isinstance(headers, httpx.Headers):
+        return [headers.get(name) for name in _NAMES]
+    found: list[str | None] = [None] * len(_NAMES)
+    for name, value in headers.raw:
+        if name[:12].lower() == b"x-ratelimit-" and (at := _AT.get(name.lower())) is not None:
+            text = value.decode(headers.encoding)  # as httpx decodes it
+            seen = found[at]
+            found[at] = text if seen is None else f"{seen}, {text}"
+    return found
+
+
 class RateLimitState:
     """What the pipeline knows about limits, per identity; shared by clients that share it."""
 
@@ -76,15 +97,15 @@ class RateLimitState:
 
     def observe(self, identity: str, headers: Mapping[str, str], fallback_resource: str = "core") -> RateLimit | None:
         """Record the ``x-ratelimit-*`` headers of a response (ignored when absent)."""
-        remaining = _int(headers.get("x-ratelimit-remaining"))
-        reset = _int(headers.get("x-ratelimit-reset"))
-        if remaining is None or reset is None:
+        remaining, reset, resource, limit, used = _ratelimit_headers(headers)
+        remaining_n, reset_n = _int(remaining), _int(reset)
+        if remaining_n is None or reset_n is None:
             return None
-        resource = headers.get("x-ratelimit-resource") or fallback_resource
-        limit = RateLimit(resource, _int(headers.get("x-ratelimit-limit")), remaining, _int(headers.get("x-ratelimit-used")), float(reset))
+        resource = resource or fallback_resource
+        observed = RateLimit(resource, _int(limit), remaining_n, _int(used), float(reset_n))
         with self._lock:
-            self._limits[(identity, resource)] = limit
-        return limit
+            self._limits[(identity, resource)] = observed
+        return observed
 
     def pause(self, identity: str, until: float) -> None:
         """Hold every request of ``identity`` until ``until`` (epoch seconds)."""
