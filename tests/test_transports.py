@@ -341,3 +341,58 @@ async def test_default_transport_is_mocked_by_respx() -> None:
             issue = await gh.issues.get("o", "r", 7)
     assert issue.number == 7
     assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+# -- building the httpx request ---------------------------------------------------------------------
+def _prepared_requests() -> list[Any]:
+    from githubapp._operation import PreparedRequest
+
+    base = "https://api.example.test"
+    return [
+        PreparedRequest("GET", f"{base}/repos/o/r/issues/7", (), (("Accept", "application/vnd.github.raw"),), None, "get"),
+        PreparedRequest("GET", f"{base}/search/issues?q=a+b&x=%2F", (("per_page", "5"), ("q", "ü x")),
+                        (("accept", "text/plain"), ("user-agent", "me/1")), None, "search"),
+        PreparedRequest("POST", f"{base}/repos/o/r/issues", (), (("Content-Type", "application/json"),), b'{"a":1}', "create"),
+        PreparedRequest("PATCH", f"{base}/repos/o/r/issues/7", (), (), None, "update"),
+    ]
+
+
+def _wire(request: httpx.Request) -> tuple[Any, ...]:
+    return request.method, str(request.url), request.headers.raw, request.content, request.extensions
+
+
+@pytest.mark.parametrize("make", [async_http_client, sync_http_client], ids=["async", "sync"])
+def test_built_request_is_the_one_httpx_builds(make: Any) -> None:
+    """``build_httpx_request`` merges the client's part once, yet builds exactly what
+    ``client.build_request`` builds: same headers in the same order, query, body, timeout."""
+    from githubapp.http.pipeline import build_httpx_request
+
+    http = make(ClientConfig(base_url="https://api.example.test", timeout=7.0))
+
+    def by_httpx(prepared: Any, authorization: str | None, extra: tuple[tuple[str, str], ...]) -> httpx.Request:
+        headers = dict(prepared.headers)
+        headers.update(extra)
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        url = httpx.URL(prepared.url)
+        if not prepared.params:
+            return http.build_request(prepared.method, url, headers=headers, content=prepared.content)
+        params = [*url.params.multi_items(), *prepared.params]
+        return http.build_request(prepared.method, url.copy_with(query=None), params=params, headers=headers,
+                                  content=prepared.content)
+
+    for prepared in _prepared_requests():
+        for authorization in (None, f"Bearer {TOKEN}"):
+            for extra in ((), (("If-None-Match", '"etag"'),)):
+                assert _wire(build_httpx_request(http, prepared, authorization, extra)) == _wire(
+                    by_httpx(prepared, authorization, extra)
+                )
+    get = _prepared_requests()[0]
+    # the client's settings are read again when they change
+    http.headers["X-Extra"] = "1"
+    http.timeout = httpx.Timeout(3.0)
+    request = build_httpx_request(http, get, None)
+    assert request.headers["X-Extra"] == "1" and request.extensions["timeout"]["read"] == 3.0
+    # cookies are httpx's to merge
+    http.cookies.set("session", "abc", domain="api.example.test")
+    assert build_httpx_request(http, get, None).headers["Cookie"] == "session=abc"

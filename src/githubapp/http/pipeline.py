@@ -20,6 +20,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -95,19 +96,91 @@ def build_httpx_request(
     authorization: str | None,
     extra_headers: Sequence[tuple[str, str]] = (),
 ) -> httpx.Request:
-    """The httpx request for ``prepared``; the ``Authorization`` header is added here only."""
+    """The httpx request for ``prepared``; the ``Authorization`` header is added here only.
+
+    The same request ``client.build_request`` makes (the client's headers under the request's own,
+    the client's timeout), built directly: the client's part is merged once per client, not per call.
+    """
+    defaults = client_defaults(client)
+    if defaults is None:  # the client holds cookies or query params: let httpx merge them
+        return _build_with_client(client, prepared, authorization, extra_headers)
+    headers = defaults.merged(prepared.headers, extra_headers, authorization)
+    if not prepared.params:  # the URL keeps its own query (pagination links carry theirs)
+        return httpx.Request(prepared.method, prepared.url, headers=headers, content=prepared.content,
+                             extensions=defaults.extensions)
+    url, params = _with_params(prepared)
+    return httpx.Request(prepared.method, url, params=params, headers=headers, content=prepared.content,
+                         extensions=defaults.extensions)
+
+
+def _with_params(prepared: PreparedRequest) -> tuple[httpx.URL, list[tuple[str, str | int | float | bool | None]]]:
+    """httpx would replace the URL's query with ``params``: send both, the URL's first."""
+    url = httpx.URL(prepared.url)
+    return url.copy_with(query=None), [*url.params.multi_items(), *prepared.params]
+
+
+def _build_with_client(
+    client: httpx.AsyncClient | httpx.Client,
+    prepared: PreparedRequest,
+    authorization: str | None,
+    extra_headers: Sequence[tuple[str, str]],
+) -> httpx.Request:
     headers = dict(prepared.headers)
     headers.update(extra_headers)
     if authorization is not None:
         headers["Authorization"] = authorization
-    url = httpx.URL(prepared.url)
-    if not prepared.params:  # the URL keeps its own query (pagination links carry theirs)
-        return client.build_request(prepared.method, url, headers=headers, content=prepared.content)
-    # httpx would replace the URL's query with `params`: send both
-    params: list[tuple[str, str | int | float | bool | None]] = [*url.params.multi_items(), *prepared.params]
-    return client.build_request(
-        prepared.method, url.copy_with(query=None), params=params, headers=headers, content=prepared.content
-    )
+    if not prepared.params:
+        return client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content)
+    url, params = _with_params(prepared)
+    return client.build_request(prepared.method, url, params=params, headers=headers, content=prepared.content)
+
+
+class ClientDefaults:
+    """What an httpx client adds to every request it builds: its headers and its timeout.
+
+    :meth:`merged` gives the headers ``client.build_request`` would send: the client's, except those
+    the request sets itself (names compared case-insensitively), then the request's own.
+    """
+
+    __slots__ = ("_key", "base", "extensions")
+
+    def __init__(self, headers: httpx.Headers, timeout: httpx.Timeout) -> None:
+        self._key = (headers.raw, timeout)
+        #: (name, lower-cased name, value) of each client header
+        encoding = headers.encoding
+        self.base = [(name.decode(encoding), name.decode(encoding).lower(), value.decode(encoding)) for name, value in headers.raw]
+        self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+
+    def current(self, headers: httpx.Headers, timeout: httpx.Timeout) -> bool:
+        return self._key[1] is timeout and self._key[0] == headers.raw
+
+    def merged(
+        self, own_headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
+    ) -> list[tuple[str, str]]:
+        own = dict(own_headers)
+        if extra_headers:
+            own.update(extra_headers)
+        if authorization is not None:
+            own["Authorization"] = authorization
+        names = {name.lower() for name in own}
+        merged = [(name, value) for name, lower, value in self.base if lower not in names]
+        merged.extend(own.items())
+        return merged
+
+
+_DEFAULTS: weakref.WeakKeyDictionary[httpx.AsyncClient | httpx.Client, ClientDefaults] = weakref.WeakKeyDictionary()
+
+
+def client_defaults(client: httpx.AsyncClient | httpx.Client) -> ClientDefaults | None:
+    """The client's headers and timeout, merged once (again when they change); ``None`` when the
+    client holds cookies or query params, which httpx's own ``build_request`` must merge."""
+    if client.params or client.cookies:
+        return None
+    headers, timeout = client.headers, client.timeout
+    defaults = _DEFAULTS.get(client)
+    if defaults is None or not defaults.current(headers, timeout):
+        defaults = _DEFAULTS[client] = ClientDefaults(headers, timeout)
+    return defaults
 
 
 # -- stage: classify -------------------------------------------------------------------------
