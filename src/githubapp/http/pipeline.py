@@ -255,6 +255,9 @@ class Flow:
         self.auth = auth
         self.state = state
         self.identity = auth.identity if auth is not None else "anonymous"
+        # the breaker's key of URLs under the base URL, known without parsing each of them
+        self._base_prefix = config.base_url + "/"
+        self._base_origin = _origin(config.base_url)
 
     def run(self, prepared: PreparedRequest) -> Generator[Effect, Any, httpx.Response]:
         config, state, identity = self.config, self.state, self.identity
@@ -272,7 +275,8 @@ class Flow:
         yield ACQUIRE
         write = is_write(prepared)
         resource = resource_for(prepared.url)
-        breaker = state.breakers.for_origin(_origin(prepared.url))
+        url = prepared.url
+        breaker = state.breakers.for_origin(self._base_origin if url.startswith(self._base_prefix) else _origin(url))
         failures = limited = 0
         refreshed = False
         while True:
