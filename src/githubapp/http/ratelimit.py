@@ -80,8 +80,10 @@ def _ratelimit_headers(headers: Mapping[str, str]) -> list[str | None]:
         return [headers.get(name) for name in _NAMES]
     found: list[str | None] = [None] * len(_NAMES)
     for name, value in headers.raw:
-        if name[:12].lower() == b"x-ratelimit-" and (at := _AT.get(name.lower())) is not None:
-            text = value.decode(headers.encoding)  # as httpx decodes it
+        at = _AT.get(name.lower())
+        if at is not None:
+            # ASCII reads the same in each encoding httpx may pick; else as httpx decodes it
+            text = value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
             seen = found[at]
             found[at] = text if seen is None else f"{seen}, {text}"
     return found
