@@ -267,10 +267,26 @@ async def test_write_that_may_have_arrived_is_sent_once(transport: str) -> None:
             await gh.request("POST", "/stall", json={"title": "t"})
         with pytest.raises(TransportError, match="RemoteProtocolError"):
             await gh.request("POST", "/hang-up", json={"title": "t"})
-        assert server.paths() == ["/stall", "/hang-up"]
-        # a read is retried after the same hang-up
+        for method in ("PUT", "DELETE"):  # writes too: aiohttp would re-send these once by itself
+            with pytest.raises(TransportError, match="RemoteProtocolError"):
+                await gh.request(method, "/hang-up")
+        assert [(r.method, r.target) for r in server.received] == [
+            ("POST", "/stall"), ("POST", "/hang-up"), ("PUT", "/hang-up"), ("DELETE", "/hang-up")
+        ]
+        # a read is retried after the same hang-up, by the pipeline only
         with pytest.raises(TransportError, match=r"RemoteProtocolError.*after 4 attempts"):
             await gh.request("GET", "/hang-up")
+        assert [r.method for r in server.received[4:]] == ["GET"] * 4
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_body_without_content_type_is_sent_without_one(transport: str) -> None:
+    """httpx adds no Content-Type to a raw body; aiohttp would add application/octet-stream."""
+    async with serve() as server, client(server, transport) as gh:
+        await gh.request("POST", "/repos/o/r/issues", content=b"raw")
+        (post,) = server.received
+        assert post.body == b"raw" and post.header_map()["content-length"] == "3"
+        assert "content-type" not in post.header_map()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -20,7 +20,7 @@ reset after sending is "outcome unknown" (:class:`httpx.RemoteProtocolError`,
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 
@@ -134,6 +134,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout=lib.ClientTimeout(total=None),
             trust_env=self._env_proxies,
         )
+        # aiohttp re-sends a GET, PUT or DELETE once, silently, when the connection drops; the
+        # pipeline decides retries (PUT and DELETE are writes: never sent twice), so aiohttp must not
+        # (aiohttp's own test client turns it off the same way; there is no public switch)
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
         self._session = session
         return session
 
@@ -174,6 +179,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=None,
                 timeout=self._timeout(request),
+                skip_auto_headers=_NO_CONTENT_TYPE if data is not None and "content-type" not in request.headers else None,
             )
         except Exception as exc:
             raise self._mapped(exc, request) from exc
@@ -196,6 +202,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if kind is None:
             return exc
         return kind(str(exc) or type(exc).__name__, request=request)
+
+
+#: passed as aiohttp's ``skip_auto_headers`` for a body without a Content-Type (httpx adds none)
+_NO_CONTENT_TYPE: Final = ("Content-Type",)
 
 
 async def _stream(request: httpx.Request) -> AsyncIterator[bytes]:
