@@ -25,7 +25,7 @@ import respx
 from githubapp import AsyncGitHubClient
 from githubapp.config import ClientConfig
 from githubapp.errors import NotFoundError, TransportError
-from githubapp.http.transports import AIOHTTP_MISSING, async_http_client, sync_http_client
+from githubapp.http.transports import AIOHTTP_MISSING, AiohttpSender, async_http_client, sync_http_client
 
 try:
     import aiohttp  # noqa: F401
@@ -34,9 +34,13 @@ try:
 except ImportError:  # pragma: no cover - the dev extra installs it
     HAVE_AIOHTTP = False
 
+NEEDS_AIOHTTP = pytest.mark.skipif(not HAVE_AIOHTTP, reason="aiohttp not installed")
+#: "aiohttp" is an httpx client over AiohttpTransport, passed in (sent through httpx's client);
+#: "aiohttp-direct" is the client AsyncGitHubClient makes itself, sent by its AiohttpSender
 TRANSPORTS = [
     "httpx",
-    pytest.param("aiohttp", marks=pytest.mark.skipif(not HAVE_AIOHTTP, reason="aiohttp not installed")),
+    pytest.param("aiohttp", marks=NEEDS_AIOHTTP),
+    pytest.param("aiohttp-direct", marks=NEEDS_AIOHTTP),
 ]
 TOKEN = "ghs_TransportTest0123456789"
 ISSUE = {"number": 7, "title": "Found a bug", "state": "open"}
@@ -168,9 +172,22 @@ async def _serve_connection(server: Server, reader: asyncio.StreamReader, writer
 @contextlib.asynccontextmanager
 async def client(server: Server, transport: str, **settings: Any) -> AsyncIterator[AsyncGitHubClient]:
     settings = {"write_spacing": 0.0, "retry_backoff": 0.01, "enable_cache": False, **settings}
-    config = ClientConfig(base_url=server.url, transport=transport, **settings)  # type: ignore[arg-type]
+    async with _client(server.url, transport, **settings) as gh:
+        yield gh
+
+
+@contextlib.asynccontextmanager
+async def _client(url: str, transport: str, **settings: Any) -> AsyncIterator[AsyncGitHubClient]:
+    direct = transport == "aiohttp-direct"
+    config = ClientConfig(base_url=url, transport="aiohttp" if direct else transport, **settings)  # type: ignore[arg-type]
+    if direct:
+        async with AsyncGitHubClient(token=TOKEN, config=config) as gh:
+            assert isinstance(gh._pipeline.sender, AiohttpSender)
+            yield gh
+        return
     http = async_http_client(config)
     async with http, AsyncGitHubClient(token=TOKEN, config=config, http_client=http) as gh:
+        assert gh._pipeline.sender is None
         yield gh
 
 
@@ -187,10 +204,11 @@ async def _exchange(transport: str) -> list[Received]:
 
 
 # -- the same request on the wire -------------------------------------------------------------------
-@pytest.mark.skipif(not HAVE_AIOHTTP, reason="aiohttp not installed")
-async def test_both_transports_send_the_same_requests() -> None:
+@NEEDS_AIOHTTP
+@pytest.mark.parametrize("transport", ["aiohttp", "aiohttp-direct"])
+async def test_both_transports_send_the_same_requests(transport: str) -> None:
     via_httpx = await _exchange("httpx")
-    via_aiohttp = await _exchange("aiohttp")
+    via_aiohttp = await _exchange(transport)
     assert len(via_httpx) == len(via_aiohttp) == 4
     for a, b in zip(via_httpx, via_aiohttp, strict=True):
         assert (a.method, a.target, a.body) == (b.method, b.target, b.body)
@@ -293,10 +311,7 @@ async def test_body_without_content_type_is_sent_without_one(transport: str) -> 
 async def test_refused_connection_is_retried_even_for_writes(transport: str) -> None:
     async with serve() as server:
         url = server.url
-    config = ClientConfig(base_url=url, transport=transport, retry_attempts=2, retry_backoff=0.01,  # type: ignore[arg-type]
-                          write_spacing=0.0, timeout=2.0)
-    http = async_http_client(config)
-    async with http, AsyncGitHubClient(token=TOKEN, config=config, http_client=http) as gh:
+    async with _client(url, transport, retry_attempts=2, retry_backoff=0.01, write_spacing=0.0, timeout=2.0) as gh:
         with pytest.raises(TransportError, match=r"ConnectError.*after 3 attempts"):
             await gh.request("POST", "/repos/o/r/issues", json={"title": "t"})
         assert gh.stats.retries == 2
@@ -324,7 +339,7 @@ async def test_keep_alive(transport: str) -> None:
 
 
 # -- construction ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", [t for t in TRANSPORTS if "direct" not in str(t)])
 async def test_client_settings(transport: str) -> None:
     config = ClientConfig(transport=transport, timeout=7.5, user_agent="ua/1")  # type: ignore[arg-type]
     async with async_http_client(config) as http:

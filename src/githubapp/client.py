@@ -22,7 +22,7 @@ from ._graphql_batch_methods import AsyncGraphQLBatchMethods
 from ._operation import UNSET, Operation, prepare
 from ._shared import decode_response, raw_request, resolve_settings
 from .http import AsyncPipeline
-from .http.transports import async_http_client
+from .http.transports import async_http_client, direct_sender
 from .pagination import Page, PageWalker, apages, apaginate
 from .rest import AsyncNamespaces
 
@@ -64,7 +64,10 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
         self._http = http_client or async_http_client(self.config)
-        self._pipeline = AsyncPipeline(self._http, self.auth, self.config, state)
+        # transport="aiohttp": requests go straight to the aiohttp pool of the client made here
+        # (a client passed in keeps sending through httpx: its hooks, auth and mounts apply)
+        sender = direct_sender(self._http) if self._owns_http else None
+        self._pipeline = AsyncPipeline(self._http, self.auth, self.config, state, sender=sender)
 
     @property
     def stats(self) -> PipelineStats:
@@ -83,7 +86,8 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (only if this client created it)."""
+        """Close the connection pool (only if this client created it; with ``transport="aiohttp"``
+        that closes the aiohttp session the direct path sends with, too)."""
         if self._owns_http:
             await self._http.aclose()
 

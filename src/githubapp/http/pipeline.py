@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -50,10 +50,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncPipeline",
     "SyncPipeline",
+    "Sender",
     "Flow",
     "client_options",
     "default_headers",
     "build_httpx_request",
+    "client_defaults",
     "limits",
     "classify",
 ]
@@ -430,8 +432,33 @@ class _Driver(Generic[_Http]):
         self.flow = Flow(config, auth, self.state)
 
 
+class Sender(Protocol):
+    """Sends one request of the async driver in place of its httpx client, and reads the body:
+    :class:`~githubapp.http.transports.AiohttpSender` (``transport="aiohttp"``).
+
+    It must send what :func:`build_httpx_request` builds, follow redirects as the httpx client
+    does, and raise the :class:`httpx.TransportError` that says whether the request was sent.
+    """
+
+    async def __call__(
+        self, prepared: PreparedRequest, authorization: str | None, extra_headers: Sequence[tuple[str, str]]
+    ) -> httpx.Response: ...
+
+
 class AsyncPipeline(_Driver[httpx.AsyncClient]):
-    """Carries out the flow with an :class:`httpx.AsyncClient` and asyncio."""
+    """Carries out the flow with an :class:`httpx.AsyncClient` and asyncio (or with ``sender``)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        auth: Auth | None,
+        config: ClientConfig,
+        state: PipelineState | None = None,
+        *,
+        sender: Sender | None = None,
+    ) -> None:
+        super().__init__(http, auth, config, state)
+        self.sender = sender
 
     async def send(self, prepared: PreparedRequest) -> httpx.Response:
         flow = self.flow.run(prepared)
@@ -464,6 +491,9 @@ class AsyncPipeline(_Driver[httpx.AsyncClient]):
                 slot.release()
 
     async def _transport(self, effect: Send) -> httpx.Response:
+        if self.sender is not None:
+            logger.debug("%s %s", effect.prepared.method, effect.prepared.url)
+            return await self.sender(effect.prepared, effect.authorization, effect.extra_headers)
         request = build_httpx_request(self.http, effect.prepared, effect.authorization, effect.extra_headers)
         logger.debug("%s %s", request.method, request.url)
         response = await self.http.send(request)

@@ -10,6 +10,13 @@ connection pool: several times more requests per second under concurrency. It ne
 
     pip install 'githubapp[aiohttp]'
 
+An :class:`~githubapp.AsyncGitHubClient` that makes its own client for ``transport="aiohttp"``
+goes one step further: its pipeline sends each request straight to that aiohttp pool
+(:class:`AiohttpSender`, see :func:`direct_sender`), past httpx's client machinery, and gets a read
+:class:`httpx.Response` back; the request on the wire, the timeouts, the pool, redirects, cookies
+and the error mapping stay those of the httpx client. A client passed in as ``http_client`` keeps
+sending through httpx.
+
 Transport failures are mapped to httpx exceptions by what they say about the request, because the
 retry stage relies on it: only a connection that was never made (:class:`httpx.ConnectError`,
 :class:`httpx.ConnectTimeout`) lets a write be retried; a dropped connection, a read timeout or a
@@ -19,19 +26,32 @@ reset after sending is "outcome unknown" (:class:`httpx.RemoteProtocolError`,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 
-from .pipeline import client_options
+from .pipeline import build_httpx_request, client_defaults, client_options
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from .._operation import PreparedRequest
     from ..config import ClientConfig
 
-__all__ = ["AiohttpTransport", "async_http_client", "sync_http_client", "AIOHTTP_MISSING"]
+__all__ = [
+    "AIOHTTP_MISSING",
+    "AiohttpSender",
+    "AiohttpTransport",
+    "DirectResponse",
+    "async_http_client",
+    "direct_sender",
+    "sync_http_client",
+]
 
 #: the message of the ImportError raised when ``transport="aiohttp"`` is chosen without aiohttp
 AIOHTTP_MISSING = "transport='aiohttp' needs the aiohttp package: pip install 'githubapp[aiohttp]'"
@@ -45,7 +65,9 @@ def async_http_client(config: ClientConfig) -> httpx.AsyncClient:
     options = client_options(config)
     if config.transport == "aiohttp":
         limits: httpx.Limits = options.pop("limits")
-        client = httpx.AsyncClient(transport=AiohttpTransport(limits=limits), **options)
+        transport = AiohttpTransport(limits=limits)
+        client = httpx.AsyncClient(transport=transport, **options)
+        _AIOHTTP_CLIENTS[client] = transport
     else:
         client = httpx.AsyncClient(**options)
     return _skip_cookie_parsing(client)
@@ -143,7 +165,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return session
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        given = request.extensions.get("timeout") or {}
+        return self._client_timeout(request.extensions.get("timeout") or {})
+
+    def _client_timeout(self, given: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts for httpx's (``httpx.Timeout.as_dict()``), made once per distinct value."""
         connect, read, pool = given.get("connect"), given.get("read"), given.get("pool")
         key = (connect, read, pool)
         timeout = self._timeouts.get(key)
@@ -156,7 +181,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._session or self._open()
+        session = self.session()
         data: bytes | AsyncIterator[bytes] | None
         headers = request.headers.multi_items()
         try:
@@ -191,6 +216,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )
 
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session (made on first use, in the running event loop); closed by :meth:`aclose`."""
+        return self._session or self._open()
+
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None:
@@ -202,10 +231,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if kind is None:
             return exc
         return kind(str(exc) or type(exc).__name__, request=request)
-
-
-#: passed as aiohttp's ``skip_auto_headers`` for a body without a Content-Type (httpx adds none)
-_NO_CONTENT_TYPE: Final = ("Content-Type",)
 
 
 async def _stream(request: httpx.Request) -> AsyncIterator[bytes]:
@@ -255,3 +280,214 @@ class _AiohttpBody(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self._response.release()  # back to the pool when fully read, else the connection is closed
+
+
+#: passed as aiohttp's ``skip_auto_headers`` for a body without a Content-Type (httpx adds none)
+_NO_CONTENT_TYPE: Final = ("Content-Type",)
+
+
+# -- the direct path ------------------------------------------------------------------------------
+#: the transport each client :func:`async_http_client` made for ``transport="aiohttp"`` sends with
+_AIOHTTP_CLIENTS: weakref.WeakKeyDictionary[httpx.AsyncClient, AiohttpTransport] = weakref.WeakKeyDictionary()
+
+
+def direct_sender(http: httpx.AsyncClient) -> AiohttpSender | None:
+    """The :class:`AiohttpSender` of a client :func:`async_http_client` made with ``transport="aiohttp"``;
+    ``None`` for any other client (it keeps sending with httpx)."""
+    transport = _AIOHTTP_CLIENTS.get(http)
+    return AiohttpSender(http, transport) if transport is not None else None
+
+
+#: a path (and query) that httpx's URL parser leaves exactly as it is: RFC 3986 characters that
+#: need no escaping, valid ``%xx`` escapes (dot segments are checked apart)
+_PLAIN_PATH: Final = re.compile(
+    r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)+(?:\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?"
+)
+_DOT_SEGMENT: Final = re.compile(r"/\.\.?(?:[/?]|$)")
+#: scheme and host (and port): whether httpx keeps one as it is is asked of httpx, once per origin
+_ORIGIN: Final = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?")
+#: responses that carry a redirect (``httpx.Response.has_redirect_location``, with a Location)
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+
+
+class AiohttpSender:
+    """The async pipeline's direct path for ``transport="aiohttp"``: a request goes straight from
+    the pipeline to the aiohttp session of the client's :class:`AiohttpTransport`, without httpx's
+    client machinery (request building, auth and redirect loops, hooks, the transport API, the
+    streamed body), which costs more CPU per call than aiohttp itself.
+
+    It sends what the httpx client would send (:func:`~githubapp.http.pipeline.build_httpx_request`:
+    the client's headers, the request's own, ``Authorization``, the query merged with the URL's, the
+    client's timeout) over the same connection pool, and returns a read, closed
+    :class:`httpx.Response` (a :class:`DirectResponse`), so the pipeline, its cache and
+    ``gh.request`` see no difference. Failures are mapped by the transport (:func:`_exception_kind`).
+
+    httpx's client still does the rare cases, with its own rules: redirects (the rest of the chain:
+    method, body, ``Authorization`` dropped when leaving the origin, ``max_redirects``), and every
+    request once the client holds a cookie (a response set one).
+    """
+
+    __slots__ = ("_encoding", "_http", "_plain_origins", "_transport")
+
+    def __init__(self, http: httpx.AsyncClient, transport: AiohttpTransport) -> None:
+        self._http = http
+        self._transport = transport
+        self._encoding = http._default_encoding  # what httpx gives its responses
+        self._plain_origins: dict[str, bool] = {}
+
+    async def __call__(
+        self, prepared: PreparedRequest, authorization: str | None, extra_headers: Sequence[tuple[str, str]]
+    ) -> httpx.Response:
+        http = self._http
+        defaults = client_defaults(http)
+        if defaults is None:  # the client holds a cookie (or query params): httpx merges them
+            return await self._via_httpx(build_httpx_request(http, prepared, authorization, extra_headers))
+        request: httpx.Request | None = None
+        url = prepared.url
+        if prepared.params or not self._plain(url):  # httpx's URL (query merged, escaped), parsed once
+            request = build_httpx_request(http, prepared, authorization, extra_headers)
+            url = str(request.url)
+        headers = defaults.merged(prepared.headers, extra_headers, authorization)
+        content = prepared.content
+        transport = self._transport
+        started = time.perf_counter()
+        try:
+            answer = await transport.session().request(
+                prepared.method,
+                transport._url(url, encoded=True),
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                compress=None,
+                timeout=transport._client_timeout(defaults.extensions["timeout"]),
+                skip_auto_headers=_NO_CONTENT_TYPE
+                if content is not None and not any(name.lower() == "content-type" for name, _ in headers)
+                else None,
+            )
+            try:
+                body = await answer.read()
+            finally:
+                answer.release()  # back to the pool once read, else closed
+        except Exception as exc:
+            request = request or build_httpx_request(http, prepared, authorization, extra_headers)
+            mapped = transport._mapped(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        response = DirectResponse(
+            answer.status,
+            stream=_READ,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
+            default_encoding=self._encoding,
+        )
+        response.headers = _raw_headers(answer.raw_headers)
+        if request is None:  # built when asked for: the pipeline never needs it for a success
+            response.set_request_factory(lambda: build_httpx_request(http, prepared, authorization, extra_headers))
+        names = answer.headers
+        if "Content-Encoding" in names:  # gzip, deflate, ...: decoded by httpx, as httpx does
+            response.stream = httpx.ByteStream(body)
+            response.read()
+        else:
+            response._content = body
+            response.is_stream_consumed = True
+        response.is_closed = True
+        response._elapsed = timedelta(seconds=time.perf_counter() - started)
+        if "Set-Cookie" in names or "Set-Cookie2" in names:
+            http.cookies.extract_cookies(response)
+        if answer.status in _REDIRECTS and "Location" in names and http.follow_redirects:
+            return await self._follow(response)
+        return response
+
+    def _plain(self, url: str) -> bool:
+        """Whether httpx would send ``url`` exactly as it is (else it is parsed by httpx first)."""
+        start = url.find("/", url.find("://") + 3)
+        if start < 0:
+            return False
+        origin, path = url[:start], url[start:]
+        plain = self._plain_origins.get(origin)
+        if plain is None:
+            try:
+                plain = _ORIGIN.fullmatch(origin) is not None and str(httpx.URL(origin + "/")) == origin + "/"
+            except httpx.InvalidURL:
+                plain = False
+            if len(self._plain_origins) < 64:
+                self._plain_origins[origin] = plain
+        return plain and _PLAIN_PATH.fullmatch(path) is not None and _DOT_SEGMENT.search(path) is None
+
+    async def _via_httpx(self, request: httpx.Request) -> httpx.Response:
+        response = await self._http.send(request)
+        await response.aclose()
+        return response
+
+    async def _follow(self, response: httpx.Response) -> httpx.Response:
+        """The rest of a redirect chain, followed as the httpx client follows it."""
+        http = self._http
+        request = response.request
+        history: list[httpx.Response] = []
+        while True:
+            # httpx's rules for the method, the body, Authorization (dropped when leaving the origin) and cookies
+            request = http._build_redirect_request(request, response)
+            history.append(response)
+            if len(history) > http.max_redirects:
+                raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+            response = await http.send(request, follow_redirects=False)
+            await response.aclose()
+            if not response.has_redirect_location:
+                response.history = history
+                return response
+
+
+def _raw_headers(raw: Sequence[tuple[bytes, bytes]]) -> httpx.Headers:
+    """``httpx.Headers(raw)`` for a raw (bytes) header list, without its per-item coercion: the
+    same (name, lower-cased name, value) entries, a quarter of the cost."""
+    headers = httpx.Headers()
+    headers._list = [(name, name.lower(), value) for name, value in raw]
+    return headers
+
+
+class _Read(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """The stream of a response whose body was read before it was made (httpx never reads it)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise httpx.StreamConsumed()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raise httpx.StreamConsumed()
+        yield b""  # pragma: no cover - makes this an async generator
+
+
+_READ: Final = _Read()
+
+
+class DirectResponse(httpx.Response):
+    """An :class:`httpx.Response` of the direct path, read and closed.
+
+    Its :attr:`request` is made when first asked for (an :class:`httpx.Request` costs a URL parse,
+    which the pipeline never needs for a success): the request the httpx client would have sent,
+    as :class:`AiohttpSender` sent it.
+    """
+
+    _request_factory: Callable[[], httpx.Request] | None = None
+    _made_request: httpx.Request | None = None
+
+    def set_request_factory(self, factory: Callable[[], httpx.Request]) -> None:
+        self._request_factory = factory
+
+    @property
+    def _request(self) -> httpx.Request | None:  # what httpx's `request`, `url`, `raise_for_status` read
+        request = self._made_request
+        if request is None and self._request_factory is not None:
+            request = self._made_request = self._request_factory()
+            self._request_factory = None
+        return request
+
+    @_request.setter
+    def _request(self, value: httpx.Request | None) -> None:  # pyright: ignore[reportIncompatibleVariableOverride]
+        self._made_request = value
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._request  # noqa: B018 - made before pickling (the factory is not picklable)
+        state = super().__getstate__()
+        state.pop("_request_factory", None)
+        return state
