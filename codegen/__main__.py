@@ -47,6 +47,10 @@ def generate(out: Path) -> None:
           f"{len(layouts['webhooks'].index)} webhook models; {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
 
+#: generated file kinds compared by ``--check``
+SOURCES = (".py", ".pyi")
+
+
 def clear(package: Path) -> None:
     for rel in GENERATED:
         target = package / rel
@@ -64,8 +68,8 @@ def differences(left: Path, right: Path) -> list[str]:
             if not (a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)):
                 out.append(rel)
             continue
-        files_a = {p.relative_to(a) for p in a.rglob("*.py")} if a.exists() else set()
-        files_b = {p.relative_to(b) for p in b.rglob("*.py")} if b.exists() else set()
+        files_a = {p.relative_to(a) for p in a.rglob("*.py*") if p.suffix in SOURCES} if a.exists() else set()
+        files_b = {p.relative_to(b) for p in b.rglob("*.py*") if p.suffix in SOURCES} if b.exists() else set()
         for f in sorted(files_a ^ files_b):
             out.append(f"{rel}/{f} (only on one side)")
         for f in sorted(files_a & files_b):

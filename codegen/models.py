@@ -158,14 +158,75 @@ def split(source: str, metadata: dict[str, Any]) -> ModelLayout:
         for other in sorted(used):
             if other in classes and other not in names:
                 foreign[layout.index[other]].append(other)
-        out = ["from __future__ import annotations\n\n"]
-        out.extend(line + "\n" for line in local_imports)
+        out = [line + "\n" for line in local_imports]
         for dep in sorted(foreign):
             out.append(f"from .{dep} import {', '.join(sorted(foreign[dep]))}\n")
-        for name in names:
-            out.append("\n\n" + classes[name])
+        defined: set[str] = set()
+        local = set(names)
+        for name in dependency_order(names, uses):
+            ahead = local - defined - {name} | ({name} & uses[name])
+            out.append("\n\n" + quote_forward_refs(classes[name], ahead))
+            defined.add(name)
         layout.modules[module] = "".join(out)
     return layout
+
+
+def dependency_order(names: list[str], uses: dict[str, set[str]]) -> list[str]:
+    """``names`` with every class after the classes of ``names`` it uses (source order otherwise).
+
+    Modules are written without ``from __future__ import annotations``: annotations are evaluated
+    when the class is created, so pydantic reads real types instead of evaluating strings. Classes
+    in a cycle cannot all come after each other; :func:`quote_forward_refs` quotes what remains.
+    """
+    local = set(names)
+    done: set[str] = set()
+    visiting: set[str] = set()
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done or name in visiting:
+            return
+        visiting.add(name)
+        for dep in sorted(uses[name] & local, key=names.index):
+            visit(dep)
+        visiting.discard(name)
+        done.add(name)
+        order.append(name)
+
+    for name in names:
+        visit(name)
+    return order
+
+
+def quote_forward_refs(source: str, ahead: set[str]) -> str:
+    """Quote the field annotations of a class ``source`` that name a class of ``ahead`` (not defined yet)."""
+    if not ahead:
+        return source
+    tree = ast.parse(source)
+    cls = tree.body[0]
+    assert isinstance(cls, ast.ClassDef)
+    for base in cls.bases:
+        if any(isinstance(n, ast.Name) and n.id in ahead for n in ast.walk(base)):
+            raise SystemExit(f"{cls.name}: a base class names a class defined later: {ast.unparse(base)}")
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line.encode()))
+    data = source.encode()
+    edits: list[tuple[int, int, bytes]] = []
+    for node in cls.body:
+        if not isinstance(node, ast.AnnAssign):
+            continue
+        ann = node.annotation
+        if not any(isinstance(n, ast.Name) and n.id in ahead for n in ast.walk(ann)):
+            continue
+        assert ann.end_lineno is not None and ann.end_col_offset is not None
+        begin = starts[ann.lineno - 1] + ann.col_offset
+        end = starts[ann.end_lineno - 1] + ann.end_col_offset
+        edits.append((begin, end, repr(ast.unparse(ann)).encode()))
+    for begin, end, text in reversed(edits):
+        data = data[:begin] + text + data[end:]
+    return data.decode()
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, set[str]]) -> list[list[str]]:

@@ -45,10 +45,14 @@ class Renderer:
             title, example = "Pydantic models of the GitHub REST API.", "    from githubapp.models import Issue, FullRepository"
         else:
             title, example = "Pydantic models of GitHub webhook payloads.", "    from githubapp.webhooks.models import WebhookIssuesOpened"
+        if "_index" in layout.modules:
+            raise SystemExit("a model module is named _index, which holds the package's class index")
+        index = sorted(layout.index.items())
         write(target / "__init__.py", self.render(
             "models_init.py.j2", header=head, title=title, example=example,
-            index=sorted(layout.index.items()), extra="",
         ))
+        write(target / "__init__.pyi", self.render("models_init.pyi.j2", header=head, index=index))
+        write(target / "_index.py", self.render("models_index.py.j2", header=head, index=index))
 
     def write_rest(self, target: Path, namespaces: list[Namespace]) -> None:
         target.mkdir(parents=True, exist_ok=True)
