@@ -196,36 +196,41 @@ def issue_page(issue: Mapping[str, Any], count: int = 100) -> list[dict[str, Any
 
 
 @contextlib.contextmanager
-def local_server(routes: Mapping[str, Any], *, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Serve ``routes`` (path -> JSON value) from a separate process on 127.0.0.1; yield its base URL.
+def server_process(argv: Sequence[str], *, startup_timeout: float = 20.0) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Start a server script that prints its port as its first line; yield (port, process).
 
-    The server process is always stopped on exit (and stops by itself if this process dies).
+    The process is always stopped on exit (the benchmark servers also stop by themselves when
+    their parent dies).
     """
+    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env())
+    stdout = proc.stdout
+    assert stdout is not None
+    try:
+        port_line: list[bytes] = []
+        reader = threading.Thread(target=lambda: port_line.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(startup_timeout)
+        if not port_line or not port_line[0].strip():
+            raise RuntimeError(f"the benchmark server {argv[1:2]} did not start")
+        yield int(port_line[0]), proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        stdout.close()
+
+
+@contextlib.contextmanager
+def local_server(routes: Mapping[str, Any], *, startup_timeout: float = 20.0) -> Iterator[str]:
+    """Serve ``routes`` (path -> JSON value) from a separate process on 127.0.0.1; yield its base URL."""
     with tempfile.TemporaryDirectory(prefix="githubapp-bench-") as tmp:
         routes_file = Path(tmp) / "routes.json"
         routes_file.write_text(json.dumps(routes))
-        proc = subprocess.Popen(
-            [sys.executable, str(SERVER), str(routes_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env(),
-        )
-        try:
-            assert proc.stdout is not None
-            port_line: list[bytes] = []
-            reader = threading.Thread(target=lambda: port_line.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-            reader.start()
-            reader.join(startup_timeout)
-            if not port_line or not port_line[0].strip():
-                raise RuntimeError("the benchmark server did not start")
-            yield f"http://127.0.0.1:{int(port_line[0])}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+        with server_process([sys.executable, str(SERVER), str(routes_file)], startup_timeout=startup_timeout) as (port, _):
+            yield f"http://127.0.0.1:{port}"
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:

@@ -21,17 +21,15 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from _common import child_env, issue_example, load_average, med, source_stamp, table, verdict
+from _common import issue_example, load_average, med, server_process, source_stamp, table, verdict
 
 GOAL_OVERHEAD = 0.05
 PATH = "/repos/o/r/issues/1"
@@ -84,26 +82,9 @@ def local_server(routes: Mapping[str, Any], *, startup_timeout: float = 20.0) ->
     with tempfile.TemporaryDirectory(prefix="githubapp-bench-") as tmp:
         routes_file = Path(tmp) / "routes.json"
         routes_file.write_text(json.dumps(routes))
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(routes_file)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env())
-        try:
-            assert proc.stdout is not None
-            stdout = proc.stdout
-            port_line: list[bytes] = []
-            reader = threading.Thread(target=lambda: port_line.append(stdout.readline()), daemon=True)
-            reader.start()
-            reader.join(startup_timeout)
-            if not port_line or not port_line[0].strip():
-                raise RuntimeError("the benchmark server did not start")
-            yield f"http://127.0.0.1:{int(port_line[0])}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            stdout.close()
+        argv = [sys.executable, __file__, "--serve", str(routes_file)]
+        with server_process(argv, startup_timeout=startup_timeout) as (port, _):
+            yield f"http://127.0.0.1:{port}"
 
 
 # -- the measurement -----------------------------------------------------------------------------

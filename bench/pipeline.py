@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import child_env, issue_example, load_average, source_stamp, table, verdict
+from _common import issue_example, load_average, server_process, source_stamp, table, verdict
 
 GOAL_RATIO = 1.15
 ISSUE_PATH = "/repos/o/r/issues/"
@@ -142,25 +141,8 @@ def bench_server(body: bytes) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="githubapp-bench-") as tmp:
         body_file = Path(tmp) / "body.json"
         body_file.write_bytes(body)
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(body_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env(),
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line.strip():
-                raise RuntimeError("the benchmark server did not start")
-            yield Server(f"http://127.0.0.1:{int(line)}", proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+        with server_process([sys.executable, __file__, "--serve", str(body_file)]) as (port, proc):
+            yield Server(f"http://127.0.0.1:{port}", proc.pid)
 
 
 # -- the variants ----------------------------------------------------------------------------------
