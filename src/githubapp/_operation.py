@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +51,9 @@ class _Unset:
 UNSET: Final[Any] = _Unset()
 
 #: names a return-type expression may use besides the models it lists
+#: a segment ``quote(text, safe="")`` leaves as it is (ASCII letters, digits, ``_.-~``)
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]+")
+
 _TYPE_NAMESPACE: dict[str, Any] = {"Any": Any, "Literal": Literal, "None": None}
 
 
@@ -206,6 +210,8 @@ def path_segment(value: str | int, name: str, where: str) -> str:
     text = str(value)
     if text in ("", ".", ".."):
         raise ValueError(f"{where}: path parameter {name!r} must not be {text!r}")
+    if _UNRESERVED.fullmatch(text) is not None:  # the common case: nothing to escape
+        return text
     return quote(text, safe="")
 
 
