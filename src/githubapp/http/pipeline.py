@@ -147,14 +147,15 @@ class ClientDefaults:
     __slots__ = ("_key", "base", "extensions")
 
     def __init__(self, headers: httpx.Headers, timeout: httpx.Timeout) -> None:
-        self._key = (headers.raw, timeout)
+        #: a copy of the headers' (name, lower-cased name, value) list: compared without building ``raw``
+        self._key = (list(headers._list), timeout)
         #: (name, lower-cased name, value) of each client header
         encoding = headers.encoding
         self.base = [(name.decode(encoding), name.decode(encoding).lower(), value.decode(encoding)) for name, value in headers.raw]
         self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
 
     def current(self, headers: httpx.Headers, timeout: httpx.Timeout) -> bool:
-        return self._key[1] is timeout and self._key[0] == headers.raw
+        return self._key[1] is timeout and self._key[0] == headers._list
 
     def merged(
         self, own_headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
