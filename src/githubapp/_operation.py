@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -280,8 +280,9 @@ class AsyncNamespace:
     def __init__(self, client: AsyncGitHubClient) -> None:
         self._client = client
 
-    async def _call(self, op: Operation, args: dict[str, Any]) -> Any:
-        return await self._client._call(op, args)
+    def _call(self, op: Operation, args: dict[str, Any]) -> Awaitable[Any]:
+        # the client's coroutine itself (the generated method awaits it): no coroutine of its own
+        return self._client._call(op, args)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {len(self._operations)} operations>"
