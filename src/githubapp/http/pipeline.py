@@ -474,8 +474,13 @@ class AsyncPipeline(_Driver[httpx.AsyncClient]):
                     return done.value  # type: ignore[no-any-return]
                 value = error = None
                 if type(effect) is Send:
+                    sender = self.sender
                     try:
-                        value = await self._transport(effect)
+                        if sender is not None:  # the direct path, awaited here: no coroutine of _transport
+                            logger.debug("%s %s", effect.prepared.method, effect.prepared.url)
+                            value = await sender(effect.prepared, effect.authorization, effect.extra_headers)
+                        else:
+                            value = await self._transport(effect)
                     except httpx.HTTPError as exc:
                         error = exc
                 elif type(effect) is Sleep:
