@@ -6,7 +6,7 @@ Everything here is a plain function of data; the clients only add I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,11 +63,25 @@ def decode_response(op: Operation, response: httpx.Response, config: ClientConfi
         return None
     if expr == "bytes":
         return response.content
-    if not response.content:
+    content = response.content
+    if not content:
         return None
-    from ._decode import decode_json  # deferred: pydantic's validators load on the first typed call
+    decode_json = _DECODE_JSON
+    if decode_json is None:  # deferred: pydantic's validators load on the first typed call
+        decode_json = _load_decode_json()
+    return decode_json(op.return_type(status), content, op.operation_id, strict=config.validation == "strict")
 
-    return decode_json(op.return_type(status), response.content, op.operation_id, strict=config.validation == "strict")
+
+#: ``_decode.decode_json`` once :func:`decode_response` first needed it (imported then, not per call)
+_DECODE_JSON: Callable[..., Any] | None = None
+
+
+def _load_decode_json() -> Callable[..., Any]:
+    global _DECODE_JSON
+    from ._decode import decode_json
+
+    _DECODE_JSON = decode_json
+    return decode_json
 
 
 def raw_request(
