@@ -42,7 +42,8 @@ def decode_json(tp: Any, content: bytes, context: str, *, strict: bool = False) 
     """Decode JSON ``content`` into ``tp`` (see module docstring)."""
     adapter = adapter_for(tp)
     try:
-        return adapter.validate_json(content)
+        # what adapter.validate_json(content) calls, without its wrapper (no options are given)
+        return adapter.validator.validate_json(content)
     except ValidationError as exc:
         if strict:
             raise ResponseValidationError(context, _summary(exc)) from exc
