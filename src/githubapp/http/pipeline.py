@@ -34,6 +34,7 @@ from ..errors import (
     TransportError,
     UnauthorizedError,
     error_for_response,
+    parse_retry_after,
 )
 from .cache import cache_key
 from .ratelimit import RateLimit, primary_wait, resource_for, secondary_wait
@@ -127,14 +128,23 @@ def _build_with_client(
     authorization: str | None,
     extra_headers: Sequence[tuple[str, str]],
 ) -> httpx.Request:
-    headers = dict(prepared.headers)
-    headers.update(extra_headers)
-    if authorization is not None:
-        headers["Authorization"] = authorization
+    headers = _own_headers(prepared.headers, extra_headers, authorization)
     if not prepared.params:
         return client.build_request(prepared.method, prepared.url, headers=headers, content=prepared.content)
     url, params = _with_params(prepared)
     return client.build_request(prepared.method, url, params=params, headers=headers, content=prepared.content)
+
+
+def _own_headers(
+    headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
+) -> dict[str, str]:
+    """A request's own headers: the prepared ones, then the pipeline's (conditional), then auth."""
+    own = dict(headers)
+    if extra_headers:
+        own.update(extra_headers)
+    if authorization is not None:
+        own["Authorization"] = authorization
+    return own
 
 
 class ClientDefaults:
@@ -160,11 +170,7 @@ class ClientDefaults:
     def merged(
         self, own_headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
     ) -> list[tuple[str, str]]:
-        own = dict(own_headers)
-        if extra_headers:
-            own.update(extra_headers)
-        if authorization is not None:
-            own["Authorization"] = authorization
+        own = _own_headers(own_headers, extra_headers, authorization)
         names = {name.lower() for name in own}
         merged = [(name, value) for name, lower, value in self.base if lower not in names]
         merged.extend(own.items())
@@ -356,9 +362,10 @@ class Flow:
                 state.count("auth_refreshes")
                 continue
             if isinstance(error, AsyncGitHubRateLimitError):
-                wait = self._rate_limit_pause(error, exhausted_limit=state.limits.wait_before(identity, resource, time.time()))
+                gate_wait = state.limits.wait_before(identity, resource, time.time())[0]
+                wait = self._rate_limit_pause(error, gate_wait)
                 # pause the identity first, also when giving up: GitHub asked every request of it to wait
-                if error.secondary or state.limits.wait_before(identity, resource, time.time())[0] == 0:
+                if error.secondary or gate_wait == 0:
                     state.limits.pause(identity, time.time() + wait)
                 if limited >= max(1, config.retry_attempts) or wait > config.max_rate_limit_wait:
                     raise error
@@ -373,8 +380,6 @@ class Flow:
                 delay = backoff_delay(failures, base=config.retry_backoff, cap=config.retry_max_delay, rand=random.random())
                 retry_after = error.headers.get("retry-after")
                 if retry_after is not None:
-                    from ..errors import parse_retry_after
-
                     asked = parse_retry_after(retry_after)
                     if asked is not None and asked > config.retry_max_delay:
                         raise error
@@ -387,15 +392,15 @@ class Flow:
                 continue
             raise error
 
-    def _rate_limit_pause(self, error: AsyncGitHubRateLimitError, exhausted_limit: tuple[float, RateLimit | None]) -> float:
-        """Seconds to pause the identity after a rate-limit rejection."""
+    def _rate_limit_pause(self, error: AsyncGitHubRateLimitError, gate_wait: float) -> float:
+        """Seconds to pause the identity after a rate-limit rejection (at least what the gate holds)."""
         now = time.time()
         if not error.secondary and error.reset_time is not None:
             return primary_wait(error.reset_time.timestamp(), now)
         pauses = self.state.secondary_pauses.get(self.identity, 0)
         self.state.secondary_pauses[self.identity] = pauses + 1
         wait = secondary_wait(error.retry_after, pauses, default=self.config.secondary_rate_limit_wait, rand=random.random())
-        return max(wait, exhausted_limit[0])
+        return max(wait, gate_wait)
 
     def _held(self, prepared: PreparedRequest, wait: float, limit: RateLimit | None) -> AsyncGitHubRateLimitError:
         """A request not sent because the identity must wait longer than ``max_rate_limit_wait``."""
@@ -497,9 +502,6 @@ class AsyncPipeline(_Driver[httpx.AsyncClient]):
                 slot.release()
 
     async def _transport(self, effect: Send) -> httpx.Response:
-        if self.sender is not None:
-            logger.debug("%s %s", effect.prepared.method, effect.prepared.url)
-            return await self.sender(effect.prepared, effect.authorization, effect.extra_headers)
         request = build_httpx_request(self.http, effect.prepared, effect.authorization, effect.extra_headers)
         logger.debug("%s %s", request.method, request.url)
         response = await self.http.send(request)

@@ -196,15 +196,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             else:  # no framing headers: no body (a redirected GET)
                 data = None
         try:
-            response = await session.request(
-                request.method,
-                self._url(str(request.url), encoded=True),  # the URL httpx built goes out as it is
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                compress=None,
-                timeout=self._timeout(request),
-                skip_auto_headers=_NO_CONTENT_TYPE if data is not None and "content-type" not in request.headers else None,
+            response = await self.request(
+                session, request.method, str(request.url), headers, data,
+                timeout=self._timeout(request), has_content_type="content-type" in request.headers,
             )
         except Exception as exc:
             raise self._mapped(exc, request) from exc
@@ -214,6 +208,30 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             stream=_AiohttpBody(self, response, request),
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
+    def request(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        headers: Any,
+        data: Any,
+        *,
+        timeout: aiohttp.ClientTimeout,
+        has_content_type: bool,
+    ) -> Any:
+        """``session.request`` as both paths send: the URL as given (already encoded), no redirects,
+        no compression, no Content-Type aiohttp would add to a body that has none."""
+        return session.request(
+            method,
+            self._url(url, encoded=True),
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            compress=None,
+            timeout=timeout,
+            skip_auto_headers=_NO_CONTENT_TYPE if data is not None and not has_content_type else None,
         )
 
     def session(self) -> aiohttp.ClientSession:
@@ -355,17 +373,10 @@ class AiohttpSender:
         transport = self._transport
         started = time.perf_counter()
         try:
-            answer = await transport.session().request(
-                prepared.method,
-                transport._url(url, encoded=True),
-                headers=headers,
-                data=content,
-                allow_redirects=False,
-                compress=None,
+            answer = await transport.request(
+                transport.session(), prepared.method, url, headers, content,
                 timeout=transport._client_timeout(defaults.extensions["timeout"]),
-                skip_auto_headers=_NO_CONTENT_TYPE
-                if content is not None and not any(name.lower() == "content-type" for name, _ in headers)
-                else None,
+                has_content_type=content is not None and any(name.lower() == "content-type" for name, _ in headers),
             )
             try:
                 body = await answer.read()
