@@ -50,10 +50,10 @@ class _Unset:
 
 UNSET: Final[Any] = _Unset()
 
-#: names a return-type expression may use besides the models it lists
 #: a segment ``quote(text, safe="")`` leaves as it is (ASCII letters, digits, ``_.-~``)
 _UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]+")
 
+#: names a return-type expression may use besides the models it lists
 _TYPE_NAMESPACE: dict[str, Any] = {"Any": Any, "Literal": Literal, "None": None}
 
 
