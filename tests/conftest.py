@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE: "default" explores new random examples each run;
+# "ci" (set by .ci/run) draws the same examples every run, so CI is reproducible here;
+# "stress" (before committing a property) tries 20x as many.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("stress", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

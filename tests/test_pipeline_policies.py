@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from fractions import Fraction
 
 import httpx
 import pytest
@@ -24,13 +25,14 @@ METHODS = st.sampled_from(["GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DE
 unit = st.floats(min_value=0, max_value=1, exclude_max=True)
 
 
-@given(attempt=st.integers(0, 40), base=st.floats(0, 100), cap=st.floats(0, 1000), rand=unit)
+@given(attempt=st.integers(0, 3000), base=st.floats(0, 100), cap=st.floats(0, 1000), rand=unit)
 def test_backoff_is_jittered_exponential_and_capped(attempt: int, base: float, cap: float, rand: float) -> None:
     delay = backoff_delay(attempt, base=base, cap=cap, rand=rand)
-    raw = base * 2.0**attempt
+    raw = Fraction(base) * 2**attempt  # exact, never overflows
+    slack = Fraction(1) + Fraction(1, 10**9)
     assert 0 <= delay <= cap
-    assert delay <= raw + 1e-9
-    assert delay >= min(cap, raw * 0.5) - 1e-9
+    assert Fraction(delay) <= raw * slack
+    assert Fraction(delay) * slack >= min(Fraction(cap), raw / 2)
 
 
 def test_backoff_rejects_negative_attempts() -> None:

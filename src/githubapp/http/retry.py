@@ -10,6 +10,7 @@ explicit rate-limit rejection. Never after a timeout, a dropped connection or a 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Literal
 
 import httpx
@@ -54,5 +55,8 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rand: float) -> floa
     """
     if attempt < 0:
         raise ValueError(f"attempt must be >= 0, got {attempt!r}")
-    raw = base * (2.0 ** min(attempt, 32))
+    try:
+        raw = math.ldexp(base, attempt)  # base * 2**attempt, exact
+    except OverflowError:  # beyond float range: the cap decides
+        raw = math.inf
     return min(cap, raw * (0.5 + rand / 2))
