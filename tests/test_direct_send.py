@@ -400,3 +400,38 @@ def test_raw_headers_are_the_headers_httpx_makes() -> None:
     fast, slow = _raw_headers(raw), httpx.Headers(raw)
     assert fast.raw == slow.raw and fast.multi_items() == slow.multi_items() and fast == slow
     assert fast.get_list("link") == ["<a>; rel=next", "<b>; rel=last"] and fast.encoding == slow.encoding
+
+
+_RATE_NAMES = st.sampled_from(["X-RateLimit-Remaining", "x-ratelimit-reset", "X-RATELIMIT-RESOURCE",
+                               "x-ratelimit-limit", "X-RateLimit-Used", "ETag", "Link"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_RATE_NAMES, st.text(st.sampled_from("0123456789 ,core-é"), max_size=6)), max_size=12))
+def test_rate_limit_headers_read_the_same_from_aiohttp_and_httpx(pairs: list[tuple[str, str]]) -> None:
+    """The pipeline reads x-ratelimit-* from aiohttp's multidict on the direct path (no httpx.Headers
+    made); each value must be what ``httpx.Headers.get`` gives (a repeated name joined with ", ")."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from githubapp.http.ratelimit import _NAMES, _ratelimit_headers
+
+    raw = [(name.encode(), value.encode()) for name, value in pairs]
+    expected = [httpx.Headers(raw).get(name) for name in _NAMES]
+    assert _ratelimit_headers(_raw_headers(raw)) == expected
+    assert _ratelimit_headers(CIMultiDictProxy(CIMultiDict(pairs))) == expected
+
+
+async def test_headers_are_made_when_first_asked_for(connect: Connect, server: FaultServer) -> None:
+    gh = connect()
+    server.script("GET", ISSUE_PATH, Reply(200, {"X-RateLimit-Remaining": "41", "X-RateLimit-Reset": "2000000000",
+                                                 "Link": "<a>; rel=next", "ETag": '"e1"'}, ISSUE))
+
+    response = await gh.request("GET", ISSUE_PATH)
+
+    assert isinstance(response, DirectResponse) and response._raw is not None  # not made by the pipeline
+    assert gh.rate_limit["core"].remaining == 41  # ... which read the limit all the same
+    assert gh.stats.cache.stores == 1  # ... and cached the answer by its ETag
+    copy = pickle.loads(pickle.dumps(response))  # made for pickling
+    for made in (copy, response):
+        assert made.headers.get_list("link") == ["<a>; rel=next"] and made.headers["etag"] == '"e1"'
+        assert made.headers["x-ratelimit-remaining"] == "41" and made.elapsed == response.elapsed

@@ -191,18 +191,37 @@ def expand_path(template: str, spec: tuple[tuple[str, str, str], ...], args: Map
     path = template
     for name, wire, kind in spec:
         value = args.get(name, UNSET)
-        if value is UNSET or value is None:
-            raise TypeError(f"{where}: path parameter {name!r} is required, got {value!r}")
-        if isinstance(value, Enum):
-            value = value.value
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        if kind == "int" and not is_int:
-            raise TypeError(f"{where}: path parameter {name!r} must be int, got {type(value).__name__} {value!r}")
-        if (kind == "str" and not isinstance(value, str)) or (kind == "int|str" and not (is_int or isinstance(value, str))):
-            expected = kind.replace("|", " or ")
-            raise TypeError(f"{where}: path parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}")
-        path = path.replace("{" + wire + "}", path_segment(value, name, where))
+        cls = type(value)
+        if (cls is str and kind != "int") or (cls is int and kind != "str"):  # the common case, checked
+            segment = path_segment(value, name, where)
+        else:
+            segment = path_segment(_checked_path_value(value, name, kind, where), name, where)
+        path = path.replace(_BRACED.get(wire) or _braced(wire), segment)
     return path
+
+
+#: ``{name}`` of each path parameter seen, made once
+_BRACED: dict[str, str] = {}
+
+
+def _braced(wire: str) -> str:
+    braced = _BRACED[wire] = "{" + wire + "}"
+    return braced
+
+
+def _checked_path_value(value: Any, name: str, kind: str, where: str) -> str | int:
+    """A path value of any type, checked against the parameter's kind (``str``, ``int``, ``int|str``)."""
+    if value is UNSET or value is None:
+        raise TypeError(f"{where}: path parameter {name!r} is required, got {value!r}")
+    if isinstance(value, Enum):
+        value = value.value
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "int" and not is_int:
+        raise TypeError(f"{where}: path parameter {name!r} must be int, got {type(value).__name__} {value!r}")
+    if (kind == "str" and not isinstance(value, str)) or (kind == "int|str" and not (is_int or isinstance(value, str))):
+        expected = kind.replace("|", " or ")
+        raise TypeError(f"{where}: path parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}")
+    return value  # type: ignore[no-any-return]
 
 
 def path_segment(value: str | int, name: str, where: str) -> str:

@@ -21,10 +21,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
+from .headers import HeaderReader, peek_headers
+
 __all__ = ["CacheEntry", "CacheStats", "ResponseCache", "cache_key", "canonical_url", "invalidation_paths"]
 
 #: response headers kept with an entry (the rest is not needed to serve it again)
 _KEPT_HEADERS = ("content-type", "etag", "last-modified", "link", "x-github-request-id", "cache-control")
+_read_kept = HeaderReader(_KEPT_HEADERS)
 
 
 def canonical_url(url: str, params: Iterable[tuple[str, str]] = ()) -> str:
@@ -128,7 +131,8 @@ class ResponseCache:
 
     def store(self, key: str, response: httpx.Response, now: float) -> bool:
         """Keep a 200 answer that can be revalidated (ETag or Last-Modified) or served fresh."""
-        headers = tuple((name, response.headers[name]) for name in _KEPT_HEADERS if name in response.headers)
+        headers = tuple((name, value) for name, value in zip(_KEPT_HEADERS, _read_kept(peek_headers(response)), strict=True)
+                        if value is not None)
         names = {name for name, _ in headers}
         if response.status_code != 200 or not ({"etag", "last-modified"} & names or self.fresh_for > 0):
             return False

@@ -37,6 +37,7 @@ from ..errors import (
     parse_retry_after,
 )
 from .cache import cache_key
+from .headers import peek_headers
 from .ratelimit import RateLimit, primary_wait, resource_for, secondary_wait
 from .retry import RETRY_STATUSES, backoff_delay, is_write, may_retry, transport_outcome
 from .state import PipelineState
@@ -57,6 +58,7 @@ __all__ = [
     "default_headers",
     "build_httpx_request",
     "client_defaults",
+    "holds_cookies",
     "limits",
     "classify",
 ]
@@ -183,13 +185,21 @@ _DEFAULTS: weakref.WeakKeyDictionary[httpx.AsyncClient | httpx.Client, ClientDef
 def client_defaults(client: httpx.AsyncClient | httpx.Client) -> ClientDefaults | None:
     """The client's headers and timeout, merged once (again when they change); ``None`` when the
     client holds cookies or query params, which httpx's own ``build_request`` must merge."""
-    if client.params or client.cookies:
+    if client.params or holds_cookies(client):
         return None
     headers, timeout = client.headers, client.timeout
     defaults = _DEFAULTS.get(client)
     if defaults is None or not defaults.current(headers, timeout):
         defaults = _DEFAULTS[client] = ClientDefaults(headers, timeout)
     return defaults
+
+
+def holds_cookies(client: httpx.AsyncClient | httpx.Client) -> bool:
+    """``bool(client.cookies)`` without walking the jar: the stdlib jar keeps its cookies in a dict
+    by domain (a domain left empty after a removal only means the slower, httpx-merged path)."""
+    cookies = client.cookies
+    by_domain = getattr(cookies.jar, "_cookies", None)
+    return bool(by_domain) if isinstance(by_domain, dict) else bool(cookies)
 
 
 # -- stage: classify -------------------------------------------------------------------------
@@ -335,7 +345,7 @@ class Flow:
             # stage: classify
             status = response.status_code
             breaker.record(ok=status < 500, now=time.monotonic())
-            state.limits.observe(identity, response.headers, resource)
+            state.limits.observe(identity, peek_headers(response), resource)
             if status == 304 and entry is not None and key is not None:
                 logger.debug("cache: revalidated %s (304)", prepared.url)
                 state.secondary_pauses.pop(identity, None)

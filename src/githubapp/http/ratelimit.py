@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import httpx
+from .headers import HeaderReader
 
 __all__ = ["RateLimit", "RateLimitState", "RateLimitView", "resource_for", "secondary_wait", "primary_wait"]
 
@@ -41,6 +41,8 @@ class RateLimit:
 def resource_for(url: str) -> str:
     """The rate-limit bucket a request most likely counts against (GitHub names it in
     ``x-ratelimit-resource`` on the answer; this is the guess used before sending)."""
+    if "/search/" not in url and "graphql" not in url:  # the common case, without parsing the URL
+        return "core"
     path = urlsplit(url).path
     if path.endswith("/graphql"):
         return "graphql"
@@ -68,25 +70,9 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
-#: the headers :meth:`RateLimitState.observe` reads, in the order :func:`_ratelimit_headers` gives them
+#: the headers :meth:`RateLimitState.observe` reads: remaining, reset, resource, limit, used
 _NAMES: Final = ("x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-resource", "x-ratelimit-limit", "x-ratelimit-used")
-_AT: Final = {name.encode(): at for at, name in enumerate(_NAMES)}
-
-
-def _ratelimit_headers(headers: Mapping[str, str]) -> list[str | None]:
-    """remaining, reset, resource, limit, used, as ``headers.get(name)`` gives each (a repeated header
-    joined with ", "); for :class:`httpx.Headers`, in one pass over the raw list instead of five."""
-    if not isinstance(headers, httpx.Headers):
-        return [headers.get(name) for name in _NAMES]
-    found: list[str | None] = [None] * len(_NAMES)
-    for name, value in headers.raw:
-        at = _AT.get(name.lower())
-        if at is not None:
-            # ASCII reads the same in each encoding httpx may pick; else as httpx decodes it
-            text = value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
-            seen = found[at]
-            found[at] = text if seen is None else f"{seen}, {text}"
-    return found
+_ratelimit_headers: Final = HeaderReader(_NAMES)
 
 
 class RateLimitState:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 
-from .pipeline import ClientDefaults, build_httpx_request, client_defaults, client_options
+from .pipeline import ClientDefaults, build_httpx_request, client_defaults, client_options, holds_cookies
 
 if TYPE_CHECKING:
     import aiohttp
@@ -359,7 +359,7 @@ class AiohttpSender:
     ) -> httpx.Response:
         http = self._http
         defaults = self._defaults
-        if defaults is None or http.params or http.cookies or not defaults.current(http.headers, http.timeout):
+        if defaults is None or http.params or holds_cookies(http) or not defaults.current(http.headers, http.timeout):
             defaults = self._defaults = client_defaults(http)
         if defaults is None:  # the client holds a cookie (or query params): httpx merges them
             return await self._via_httpx(build_httpx_request(http, prepared, authorization, extra_headers))
@@ -395,10 +395,10 @@ class AiohttpSender:
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
             default_encoding=self._encoding,
         )
-        response.headers = _raw_headers(answer.raw_headers)
+        names = answer.headers  # aiohttp's parsed headers (a case-insensitive multidict)
+        response.set_headers(answer.raw_headers, names)
         if request is None:  # built when asked for: the pipeline never needs it for a success
             response.set_request_factory(lambda: build_httpx_request(http, prepared, authorization, extra_headers))
-        names = answer.headers
         if "Content-Encoding" in names:  # gzip, deflate, ...: decoded by httpx, as httpx does
             response.stream = httpx.ByteStream(body)
             response.read()
@@ -406,7 +406,7 @@ class AiohttpSender:
             response._content = body
             response.is_stream_consumed = True
         response.is_closed = True
-        response._elapsed = timedelta(seconds=time.perf_counter() - started)
+        response.set_elapsed(time.perf_counter() - started)
         if "Set-Cookie" in names or "Set-Cookie2" in names:
             http.cookies.extract_cookies(response)
         if answer.status in _REDIRECTS and "Location" in names and http.follow_redirects:
@@ -477,16 +477,47 @@ _READ: Final = _Read()
 class DirectResponse(httpx.Response):
     """An :class:`httpx.Response` of the direct path, read and closed.
 
-    Its :attr:`request` is made when first asked for (an :class:`httpx.Request` costs a URL parse,
-    which the pipeline never needs for a success): the request the httpx client would have sent,
-    as :class:`AiohttpSender` sent it.
+    What the pipeline rarely needs is made when first asked for: its :attr:`request` (an
+    :class:`httpx.Request` costs a URL parse), the request the httpx client would have sent, as
+    :class:`AiohttpSender` sent it; its :attr:`headers` (from the raw header list, as httpx makes
+    them); its :attr:`elapsed`. :meth:`peek_headers` reads a few headers without making them.
     """
 
     _request_factory: Callable[[], httpx.Request] | None = None
     _made_request: httpx.Request | None = None
+    _raw: Sequence[tuple[bytes, bytes]] | None = None
+    _parsed: Mapping[str, str] | None = None
+    _seconds: float = 0.0
+    _made_elapsed: timedelta | None = None
+    _made_headers: httpx.Headers
 
     def set_request_factory(self, factory: Callable[[], httpx.Request]) -> None:
         self._request_factory = factory
+
+    def set_headers(self, raw: Sequence[tuple[bytes, bytes]], parsed: Mapping[str, str]) -> None:
+        """The raw header list (what :attr:`headers` is made from) and the transport's parsed view of it."""
+        self._raw, self._parsed = raw, parsed
+
+    def set_elapsed(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def peek_headers(self) -> Mapping[str, str]:
+        """The headers to read a few values from: the transport's parsed multidict while
+        :attr:`headers` is not made yet (values of a repeated name: ``getall``)."""
+        parsed = self._parsed
+        return parsed if parsed is not None else self.headers
+
+    @property
+    def headers(self) -> httpx.Headers:  # pyright: ignore[reportIncompatibleVariableOverride]
+        raw = self._raw
+        if raw is not None:
+            self.headers = _raw_headers(raw)
+        return self._made_headers
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:
+        self._made_headers = value
+        self._raw = self._parsed = None
 
     @property
     def _request(self) -> httpx.Request | None:  # what httpx's `request`, `url`, `raise_for_status` read
@@ -500,8 +531,20 @@ class DirectResponse(httpx.Response):
     def _request(self, value: httpx.Request | None) -> None:  # pyright: ignore[reportIncompatibleVariableOverride]
         self._made_request = value
 
+    @property
+    def _elapsed(self) -> timedelta:  # what httpx's `elapsed` reads
+        elapsed = self._made_elapsed
+        if elapsed is None:
+            elapsed = self._made_elapsed = timedelta(seconds=self._seconds)
+        return elapsed
+
+    @_elapsed.setter
+    def _elapsed(self, value: timedelta) -> None:
+        self._made_elapsed = value
+
     def __getstate__(self) -> dict[str, Any]:
         self._request  # noqa: B018 - made before pickling (the factory is not picklable)
+        self.headers  # noqa: B018 - made before pickling (the transport's multidict is not picklable)
         state = super().__getstate__()
         state.pop("_request_factory", None)
         return state
