@@ -56,4 +56,4 @@ def peek_headers(response: httpx.Response) -> Mapping[str, str]:
     """The response's headers to read a few values from: the direct path's response
     (:class:`~githubapp.http.transports.DirectResponse`) offers them without making ``httpx.Headers``."""
     peek = getattr(response, "peek_headers", None)
-    return peek() if peek is not None else response.headers  # type: ignore[no-any-return]
+    return peek() if peek is not None else response.headers
