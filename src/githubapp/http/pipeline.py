@@ -156,7 +156,7 @@ class ClientDefaults:
     the request sets itself (names compared case-insensitively), then the request's own.
     """
 
-    __slots__ = ("_key", "base", "extensions")
+    __slots__ = ("_key", "_merged", "base", "extensions")
 
     def __init__(self, headers: httpx.Headers, timeout: httpx.Timeout) -> None:
         #: a copy of the headers' (name, lower-cased name, value) list: compared without building ``raw``
@@ -165,18 +165,32 @@ class ClientDefaults:
         encoding = headers.encoding
         self.base = [(name.decode(encoding), name.decode(encoding).lower(), value.decode(encoding)) for name, value in headers.raw]
         self.extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+        #: merged headers of requests without extra headers, by (own headers, authorization): a
+        #: client sends few distinct ones (the Accept of an operation, one token at a time)
+        self._merged: dict[tuple[tuple[tuple[str, str], ...], str | None], tuple[tuple[str, str], ...]] = {}
 
     def current(self, headers: httpx.Headers, timeout: httpx.Timeout) -> bool:
         return self._key[1] is timeout and self._key[0] == headers._list
 
     def merged(
+        self, own_headers: tuple[tuple[str, str], ...], extra_headers: Sequence[tuple[str, str]], authorization: str | None
+    ) -> tuple[tuple[str, str], ...]:
+        if extra_headers:
+            return self._merge(own_headers, extra_headers, authorization)
+        key = (own_headers, authorization)
+        merged = self._merged.get(key)
+        if merged is None:
+            if len(self._merged) >= 64:  # a new token (or many Accept variants): start over
+                self._merged.clear()
+            merged = self._merged[key] = self._merge(own_headers, extra_headers, authorization)
+        return merged
+
+    def _merge(
         self, own_headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
-    ) -> list[tuple[str, str]]:
+    ) -> tuple[tuple[str, str], ...]:
         own = _own_headers(own_headers, extra_headers, authorization)
         names = {name.lower() for name in own}
-        merged = [(name, value) for name, lower, value in self.base if lower not in names]
-        merged.extend(own.items())
-        return merged
+        return (*((name, value) for name, lower, value in self.base if lower not in names), *own.items())
 
 
 _DEFAULTS: weakref.WeakKeyDictionary[httpx.AsyncClient | httpx.Client, ClientDefaults] = weakref.WeakKeyDictionary()
