@@ -316,10 +316,44 @@ async def test_response_request_is_the_one_httpx_would_send(connect: Connect, se
             pass
 
 
-async def test_a_client_passed_in_sends_through_httpx(server: FaultServer) -> None:
+async def test_a_shared_client_made_by_async_http_client_sends_directly(server: FaultServer) -> None:
+    """The GitHub App framework shares one client between installations: it keeps the direct path."""
     config = ClientConfig(base_url=server.url, **FAST)
     http = async_http_client(config)
+    async with http:
+        clients = [AsyncGitHubClient(token=token, config=config, http_client=http) for token in ("t1", "t2")]
+        for gh in clients:
+            assert isinstance(gh._pipeline.sender, AiohttpSender)
+            response = await gh.request("GET", ISSUE_PATH)
+            assert isinstance(response, DirectResponse) and response.json() == ISSUE
+        await clients[0].aclose()  # not its pool to close
+        assert (await clients[1].request("GET", ISSUE_PATH)).status_code == 200
+    assert [r.token for r in server.requests(ISSUE_PATH)[-3:]] == ["t1", "t2", "t2"]
+
+
+async def test_hooks_given_to_the_client_send_through_httpx(server: FaultServer) -> None:
+    config = ClientConfig(base_url=server.url, enable_cache=False, **FAST)
+    http = async_http_client(config)
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
     async with http, AsyncGitHubClient(token=TOKEN, config=config, http_client=http) as gh:
+        http.event_hooks["request"].append(hook)
+        response = await gh.request("GET", ISSUE_PATH)
+        assert not isinstance(response, DirectResponse) and response.json() == ISSUE and seen == [ISSUE_PATH]
+        http.event_hooks["request"].clear()
+        assert isinstance(await gh.request("GET", ISSUE_PATH), DirectResponse)
+        http.auth = httpx.BasicAuth("u", "p")  # an auth (or mounts) too: httpx's to apply
+        assert not isinstance(await gh.request("GET", ISSUE_PATH), DirectResponse)
+
+
+async def test_a_client_not_made_by_async_http_client_sends_through_httpx(server: FaultServer) -> None:
+    from githubapp.http.transports import AiohttpTransport
+
+    http = httpx.AsyncClient(transport=AiohttpTransport())
+    async with http, AsyncGitHubClient(token=TOKEN, base_url=server.url, http_client=http, **FAST) as gh:
         assert gh._pipeline.sender is None
         response = await gh.request("GET", ISSUE_PATH)
         assert not isinstance(response, DirectResponse) and response.json() == ISSUE
@@ -435,3 +469,32 @@ async def test_headers_are_made_when_first_asked_for(connect: Connect, server: F
     for made in (copy, response):
         assert made.headers.get_list("link") == ["<a>; rel=next"] and made.headers["etag"] == '"e1"'
         assert made.headers["x-ratelimit-remaining"] == "41" and made.elapsed == response.elapsed
+
+
+async def test_github_app_installation_clients_share_one_direct_pool(server: FaultServer) -> None:
+    """GitHubApp with transport="aiohttp": every installation client sends through the shared pool's direct path."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from githubapp.app.clients import ClientFactory
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for installation in (42, 43):
+        server.script("POST", f"/app/installations/{installation}/access_tokens",
+                      Reply(201, {}, {"token": f"ghs_{installation}", "expires_at": expires}))
+    factory = ClientFactory(1, pem, config=ClientConfig(base_url=server.url, **FAST))
+    pools = set()
+    for installation in (42, 43):
+        async with factory.async_client(installation) as gh:
+            assert isinstance(gh._pipeline.sender, AiohttpSender)
+            response = await gh.request("GET", ISSUE_PATH)
+            assert isinstance(response, DirectResponse)
+            pools.add(id(gh._http))
+    assert len(pools) == 1
+    assert [r.token for r in server.requests(ISSUE_PATH)[-2:]] == ["ghs_42", "ghs_43"]
+    await factory.aclose()

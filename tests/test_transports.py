@@ -25,7 +25,14 @@ import respx
 from githubapp import AsyncGitHubClient
 from githubapp.config import ClientConfig
 from githubapp.errors import NotFoundError, TransportError
-from githubapp.http.transports import AIOHTTP_MISSING, AiohttpSender, async_http_client, sync_http_client
+from githubapp.http.pipeline import client_options
+from githubapp.http.transports import (
+    AIOHTTP_MISSING,
+    AiohttpSender,
+    AiohttpTransport,
+    async_http_client,
+    sync_http_client,
+)
 
 try:
     import aiohttp  # noqa: F401
@@ -185,7 +192,11 @@ async def _client(url: str, transport: str, **settings: Any) -> AsyncIterator[As
             assert isinstance(gh._pipeline.sender, AiohttpSender)
             yield gh
         return
-    http = async_http_client(config)
+    if transport == "aiohttp":  # httpx's client over the aiohttp transport: made here, so no direct path
+        options = client_options(config)
+        http = httpx.AsyncClient(transport=AiohttpTransport(limits=options.pop("limits")), **options)
+    else:
+        http = async_http_client(config)
     async with http, AsyncGitHubClient(token=TOKEN, config=config, http_client=http) as gh:
         assert gh._pipeline.sender is None
         yield gh

@@ -64,9 +64,9 @@ class AsyncGitHubClient(AsyncGraphQLBatchMethods, AsyncNamespaces):
         self.config, self.auth = resolve_settings(token, base_url, config, auth, settings)
         self._owns_http = http_client is None
         self._http = http_client or async_http_client(self.config)
-        # transport="aiohttp": requests go straight to the aiohttp pool of the client made here
-        # (a client passed in keeps sending through httpx: its hooks, auth and mounts apply)
-        sender = direct_sender(self._http) if self._owns_http else None
+        # transport="aiohttp": requests go straight to the aiohttp pool of a client async_http_client
+        # made (here, or passed in and shared); any other client sends through httpx
+        sender = direct_sender(self._http)
         self._pipeline = AsyncPipeline(self._http, self.auth, self.config, state, sender=sender)
 
     @property

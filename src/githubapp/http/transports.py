@@ -10,12 +10,14 @@ connection pool: several times more requests per second under concurrency. It ne
 
     pip install 'githubapp[aiohttp]'
 
-An :class:`~githubapp.AsyncGitHubClient` that makes its own client for ``transport="aiohttp"``
-goes one step further: its pipeline sends each request straight to that aiohttp pool
+An :class:`~githubapp.AsyncGitHubClient` on a client made here for ``transport="aiohttp"`` (its own,
+or one passed in and shared, as the GitHub App framework shares one between installations) goes one
+step further: its pipeline sends each request straight to that aiohttp pool
 (:class:`AiohttpSender`, see :func:`direct_sender`), past httpx's client machinery, and gets a read
 :class:`httpx.Response` back; the request on the wire, the timeouts, the pool, redirects, cookies
-and the error mapping stay those of the httpx client. A client passed in as ``http_client`` keeps
-sending through httpx.
+and the error mapping stay those of the httpx client. Any other client passed in as ``http_client``
+sends through httpx, and so does a request of a client that was given event hooks, an ``auth`` or
+mounts, or holds a cookie: httpx applies them.
 
 Transport failures are mapped to httpx exceptions by what they say about the request, because the
 retry stage relies on it: only a connection that was never made (:class:`httpx.ConnectError`,
@@ -342,7 +344,8 @@ class AiohttpSender:
 
     httpx's client still does the rare cases, with its own rules: redirects (the rest of the chain:
     method, body, ``Authorization`` dropped when leaving the origin, ``max_redirects``), and every
-    request once the client holds a cookie (a response set one).
+    request once the client holds a cookie (a response set one) or has been given event hooks, an
+    ``auth`` or mounts.
     """
 
     __slots__ = ("_defaults", "_encoding", "_http", "_plain_origins", "_transport")
@@ -361,7 +364,7 @@ class AiohttpSender:
         defaults = self._defaults
         if defaults is None or http.params or holds_cookies(http) or not defaults.current(http.headers, http.timeout):
             defaults = self._defaults = client_defaults(http)
-        if defaults is None:  # the client holds a cookie (or query params): httpx merges them
+        if defaults is None or _customized(http):  # cookies, query params, hooks, auth, mounts: httpx's to apply
             return await self._via_httpx(build_httpx_request(http, prepared, authorization, extra_headers))
         request: httpx.Request | None = None
         url = prepared.url
@@ -450,6 +453,13 @@ class AiohttpSender:
             if not response.has_redirect_location:
                 response.history = history
                 return response
+
+
+def _customized(http: httpx.AsyncClient) -> bool:
+    """Whether the client was given something the direct path would skip: event hooks, an ``auth``
+    or transport mounts (set on a client made by :func:`async_http_client` after it was made)."""
+    hooks = http._event_hooks
+    return bool(hooks["request"] or hooks["response"] or http._auth is not None or http._mounts)
 
 
 def _raw_headers(raw: Sequence[tuple[bytes, bytes]]) -> httpx.Headers:
