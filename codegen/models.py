@@ -21,6 +21,8 @@ from typing import Any
 from .names import safe_identifier, snake
 
 BASE_CLASS = "githubapp._model.GitHubModel"
+#: the ``Annotated`` marker put around field unions of two or more models (see githubapp/_unions.py)
+BEST_FIT_IMPORT = "from githubapp._unions import BestFit"
 
 DATAMODEL_ARGS = [
     "--input-file-type", "openapi",
@@ -102,6 +104,12 @@ def split(source: str, metadata: dict[str, Any]) -> ModelLayout:
             continue
         else:
             raise SystemExit(f"unexpected statement in generated models at line {node.lineno}: {ast.dump(node)[:200]}")
+
+    plain_models = set(classes) - root_models
+    for name in classes:
+        classes[name] = mark_best_fit_unions(classes[name], plain_models)
+    imports.setdefault("BestFit", BEST_FIT_IMPORT)
+    imports.setdefault("Annotated", "from typing import Annotated")
 
     class_component: dict[str, str] = {}
     by_component: dict[str, str] = {}
@@ -226,6 +234,55 @@ def quote_forward_refs(source: str, ahead: set[str]) -> str:
         edits.append((begin, end, repr(ast.unparse(ann)).encode()))
     for begin, end, text in reversed(edits):
         data = data[:begin] + text + data[end:]
+    return data.decode()
+
+
+def mark_best_fit_unions(source: str, models: set[str]) -> str:
+    """Mark the unions of two or more ``models`` in the field annotations of a class ``source`` ``BestFit``.
+
+    ``A | B | None`` becomes ``Annotated[A | B | None, BestFit]`` and ``Annotated[A | B, Field(...)]``
+    becomes ``Annotated[A | B, BestFit, Field(...)]``, wherever the union sits (``list[A | B]``).
+    """
+    cls = ast.parse(source).body[0]
+    assert isinstance(cls, ast.ClassDef)
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line.encode()))
+    inserts: list[tuple[int, str]] = []
+
+    def union_members(node: ast.expr) -> list[ast.expr]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return union_members(node.left) + union_members(node.right)
+        return [node]
+
+    def visit(node: ast.expr, in_annotated: bool = False) -> None:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            members = union_members(node)
+            if sum(isinstance(m, ast.Name) and m.id in models for m in members) >= 2:
+                assert node.end_lineno is not None and node.end_col_offset is not None
+                begin = starts[node.lineno - 1] + node.col_offset
+                end = starts[node.end_lineno - 1] + node.end_col_offset
+                if in_annotated:
+                    inserts.append((end, ", BestFit"))
+                else:
+                    inserts.extend([(begin, "Annotated["), (end, ", BestFit]")])
+            for member in members:
+                visit(member)
+        elif isinstance(node, ast.Subscript):
+            if isinstance(node.value, ast.Name) and node.value.id == "Annotated" and isinstance(node.slice, ast.Tuple):
+                visit(node.slice.elts[0], in_annotated=True)  # the rest is metadata (Field(...))
+            else:
+                visit(node.slice)
+        elif isinstance(node, ast.Tuple):
+            for elt in node.elts:
+                visit(elt)
+
+    for stmt in cls.body:
+        if isinstance(stmt, ast.AnnAssign):
+            visit(stmt.annotation)
+    data = source.encode()
+    for offset, text in sorted(inserts, reverse=True):
+        data = data[:offset] + text.encode() + data[offset:]
     return data.decode()
 
 

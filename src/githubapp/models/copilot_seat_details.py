@@ -2,6 +2,7 @@
 from datetime import date as date_aliased
 from datetime import datetime
 from githubapp._model import GitHubModel
+from githubapp._unions import BestFit
 from pydantic import Field
 from typing import Annotated
 from typing import Literal
@@ -18,7 +19,7 @@ class CopilotSeatDetails(GitHubModel):
 
     assignee: NullableSimpleUser | None = None
     organization: NullableOrganizationSimple | None = None
-    assigning_team: Team | EnterpriseTeam | None = None
+    assigning_team: Annotated[Team | EnterpriseTeam | None, BestFit] = None
     """
     The team through which the assignee is granted access to GitHub Copilot, if applicable.
     """
