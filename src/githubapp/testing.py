@@ -52,7 +52,7 @@ import enum
 import json
 import types
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin, overload
@@ -421,37 +421,36 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _model_in(tp: Any) -> type[BaseModel] | None:
-    """The (first) non-root model class in ``tp`` (through ``Annotated`` and unions), if any."""
+def _first_in(tp: Any, leaf: Callable[[Any], type[BaseModel] | None]) -> type[BaseModel] | None:
+    """``leaf`` of ``tp``, looking through ``Annotated`` and into union members (the first found)."""
     origin = get_origin(tp)
     if origin is Annotated:
-        return _model_in(get_args(tp)[0])
+        return _first_in(get_args(tp)[0], leaf)
     if origin is Union or origin is types.UnionType:
         for member in get_args(tp):
-            found = _model_in(member)
+            found = _first_in(member, leaf)
             if found is not None:
                 return found
         return None
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and not issubclass(tp, RootModel):
-        return tp
-    return None
+    return leaf(tp)
+
+
+def _model_in(tp: Any) -> type[BaseModel] | None:
+    """The (first) non-root model class in ``tp`` (through ``Annotated`` and unions), if any."""
+    return _first_in(tp, lambda t: t if isinstance(t, type) and issubclass(t, BaseModel) and not issubclass(t, RootModel) else None)
 
 
 def _item_model(tp: Any) -> type[BaseModel] | None:
     """For ``list[Model]`` (possibly optional): ``Model``."""
-    origin = get_origin(tp)
-    if origin is Annotated:
-        return _item_model(get_args(tp)[0])
-    if origin is Union or origin is types.UnionType:
-        for member in get_args(tp):
-            found = _item_model(member)
-            if found is not None:
-                return found
+
+    def item(t: Any) -> type[BaseModel] | None:
+        origin = get_origin(t)
+        if origin in (list, tuple, set, frozenset) or (origin is not None and _is_sequence(origin)):
+            args = get_args(t)
+            return _model_in(args[0]) if args else None
         return None
-    if origin in (list, tuple, set, frozenset) or (origin is not None and _is_sequence(origin)):
-        args = get_args(tp)
-        return _model_in(args[0]) if args else None
-    return None
+
+    return _first_in(tp, item)
 
 
 def _merge_model(model: type[BaseModel], base: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
