@@ -78,7 +78,7 @@ def finish_datamodel(proc: subprocess.Popen[bytes], output: Path, metadata: Path
 def split(source: str, metadata: dict[str, Any]) -> ModelLayout:
     """Split datamodel-codegen's single module into per-group modules (see module docstring)."""
     tree = ast.parse(source)
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
 
     imports: dict[str, str] = {}  # imported name -> import line
     classes: dict[str, str] = {}  # class name -> source, in source order
@@ -216,10 +216,7 @@ def quote_forward_refs(source: str, ahead: set[str]) -> str:
     for base in cls.bases:
         if any(isinstance(n, ast.Name) and n.id in ahead for n in ast.walk(base)):
             raise SystemExit(f"{cls.name}: a base class names a class defined later: {ast.unparse(base)}")
-    lines = source.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line.encode()))
+    starts = line_starts(source)
     data = source.encode()
     edits: list[tuple[int, int, bytes]] = []
     for node in cls.body:
@@ -237,6 +234,20 @@ def quote_forward_refs(source: str, ahead: set[str]) -> str:
     return data.decode()
 
 
+def source_lines(source: str) -> list[str]:
+    """``source``'s lines as :mod:`ast` numbers them: split at ``\\n``, ``\\r\\n`` and ``\\r`` only
+    (``str.splitlines`` also splits at form feeds, ``\\x85``, ``\\u2028``, ... that a description may hold)."""
+    return [line.decode() for line in source.encode().splitlines(keepends=True)]
+
+
+def line_starts(source: str) -> list[int]:
+    """The byte offset of each line's start in ``source.encode()`` (for ``lineno``/``col_offset`` edits)."""
+    starts = [0]
+    for line in source.encode().splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
 def mark_best_fit_unions(source: str, models: set[str]) -> str:
     """Mark the unions of two or more ``models`` in the field annotations of a class ``source`` ``BestFit``.
 
@@ -245,9 +256,7 @@ def mark_best_fit_unions(source: str, models: set[str]) -> str:
     """
     cls = ast.parse(source).body[0]
     assert isinstance(cls, ast.ClassDef)
-    starts = [0]
-    for line in source.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line.encode()))
+    starts = line_starts(source)
     inserts: list[tuple[int, str]] = []
 
     def union_members(node: ast.expr) -> list[ast.expr]:

@@ -498,3 +498,39 @@ async def test_github_app_installation_clients_share_one_direct_pool(server: Fau
     assert len(pools) == 1
     assert [r.token for r in server.requests(ISSUE_PATH)[-2:]] == ["ghs_42", "ghs_43"]
     await factory.aclose()
+
+
+def test_header_values_that_are_not_ascii_read_as_httpx_reads_them() -> None:
+    """aiohttp decodes non-UTF-8 bytes with surrogates; such values are read from httpx's headers."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from githubapp.http.ratelimit import _ratelimit_headers
+
+    raw = [(b"X-RateLimit-Resource", "été".encode("latin-1")), (b"X-RateLimit-Remaining", b"5")]
+    parsed = CIMultiDictProxy(CIMultiDict([(n.decode(), v.decode("utf-8", "surrogateescape")) for n, v in raw]))
+    response = DirectResponse(200, request=None)
+    response.set_headers(raw, parsed)
+    expected = [httpx.Headers(raw).get(name) for name in _ratelimit_headers.names]
+    assert expected[2] == "été" and _ratelimit_headers(parsed)[2] != "été"  # the two views differ here ...
+    assert _ratelimit_headers.of(response) == expected  # ... and the response is read as httpx reads it
+
+
+def test_elapsed_is_unknown_until_set_as_httpx_has_it() -> None:
+    response = DirectResponse(200, request=None)
+    with pytest.raises(RuntimeError, match="elapsed"):
+        response.elapsed  # noqa: B018
+    response.set_elapsed(0.25)
+    assert response.elapsed.total_seconds() == 0.25
+
+
+async def test_a_closed_shared_client_refuses_as_httpx_does(server: FaultServer) -> None:
+    config = ClientConfig(base_url=server.url, **FAST)
+    http = async_http_client(config)
+    gh = AsyncGitHubClient(token=TOKEN, config=config, http_client=http)
+    await gh.request("GET", ISSUE_PATH)
+    await http.aclose()
+    transport = gh._pipeline.sender._transport  # type: ignore[union-attr]
+
+    with pytest.raises(RuntimeError, match="closed"):
+        await gh.request("GET", ISSUE_PATH)
+    assert transport._session is None  # no new aiohttp session opened behind the closed client

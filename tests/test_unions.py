@@ -168,3 +168,21 @@ def test_chosen_member_declares_most_keys_among_members_that_validate(extra: dic
         return
     assert max(declared(m, payload) for m in valid) == declared(type(value), payload)
     assert value.model_dump(mode="json", by_alias=True, exclude_unset=True).keys() == payload.keys()  # nothing lost
+
+
+def test_the_picker_rereads_a_result_that_another_member_declares_better() -> None:
+    """Independent of how a pydantic version breaks the union's tie: a member instance carrying, as
+    unknown keys, fields another member declares is re-read as that member (with every value kept)."""
+    given = Reviewers.model_validate({**BASE, "wait_timer": 30, "extra": [1]})
+    assert given.model_extra == {"wait_timer": 30, "extra": [1]}
+    value = RULE.validate_python(given)  # the union keeps an instance of a member as it is ...
+    assert type(value) is WaitTimer and value.wait_timer == 30 and value.model_extra == {"extra": [1]}
+    assert RULE.validate_python(Reviewers.model_validate({**BASE, "reviewers": ["a"]})).reviewers == ["a"]
+
+
+def test_the_generator_marks_unions_in_classes_with_unusual_line_breaks() -> None:
+    """Descriptions may hold form feeds or U+2028, which str.splitlines (not ast) counts as line ends."""
+    from codegen.models import mark_best_fit_unions
+
+    source = 'class X(GitHubModel):\n    """a\x0cb \u2028 c"""\n    f: A | B | None = None\n'
+    assert mark_best_fit_unions(source, {"A", "B"}).endswith("    f: Annotated[A | B | None, BestFit] = None\n")

@@ -11,10 +11,12 @@ The marker fixes that without a discriminator, which GitHub's description does n
     class Environment(GitHubModel):
         protection_rules: list[Annotated[Rules | Rules1 | Rules2, BestFit]] | None = None
 
-The union validates as before; then, if the input is a JSON object and other model members declare
-strictly more of its keys (by alias, as sent) than the member chosen, the input is validated again
-with those members, most keys first, and the first that validates is returned. Ties keep the smart
-union's choice; an input that validated never becomes an error; serialization is the union's own.
+The union validates as before (natively, also from JSON); then, if other model members declare
+strictly more of the keys the chosen member was given (its fields set and its unknown keys), the
+input is validated again with those members, most keys first, from the chosen member's dump, and
+the first that validates is returned. Ties keep the smart union's choice; an input that validated
+never becomes an error; serialization is the union's own. The re-validation runs in pydantic's
+lax mode with the caller's ``context`` (a ``strict=True`` given to pydantic is not visible here).
 The generator (``codegen/models.py``) wraps every field union with two or more model members.
 """
 
@@ -45,7 +47,9 @@ class _BestFit:
         members = _model_members(source)
         if len(members) < 2:
             return schema
-        return core_schema.no_info_wrap_validator_function(_Picker(members), schema)
+        # an after validator: the union validates the input natively (JSON stays JSON), the picker
+        # only looks at the result; serialization stays the union's
+        return core_schema.with_info_after_validator_function(_Picker(members), schema)
 
 
 BestFit: Final = _BestFit()
@@ -67,8 +71,13 @@ def _model_members(tp: Any) -> tuple[type[BaseModel], ...]:
     return tuple(out)
 
 
+def sent_keys(value: BaseModel) -> set[str]:
+    """The keys a decoded model was given: its fields set (by name) and its unknown keys."""
+    return set(value.model_fields_set) | set(value.__pydantic_extra__ or ())
+
+
 class _Picker:
-    """The wrap validator: the smart union's result, or a member that declares more of the input's keys."""
+    """The after validator: the smart union's result, or a member that declares more of the keys it was given."""
 
     __slots__ = ("_keys", "_members")
 
@@ -77,28 +86,32 @@ class _Picker:
         self._keys: dict[type[BaseModel], frozenset[str]] | None = None  # filled on first use
 
     def keys(self) -> dict[type[BaseModel], frozenset[str]]:
+        """Each member's declared keys, by field name and by alias (``populate_by_name`` accepts both)."""
         if self._keys is None:
             self._keys = {
-                m: frozenset(info.alias or name for name, info in m.model_fields.items()) for m in self._members
+                m: frozenset(key for name, info in m.model_fields.items() for key in (name, info.alias or name))
+                for m in self._members
             }
         return self._keys
 
-    def __call__(self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
-        result = handler(value)
-        if not isinstance(value, dict):
-            return result
+    def __call__(self, result: Any, info: core_schema.ValidationInfo) -> Any:
         keys = self.keys()
         chosen = keys.get(type(result))
-        if chosen is None:
+        if chosen is None:  # None, or a value that is not one of the members
             return result
-        have = len(chosen.intersection(value))
-        if have == len(value):
+        sent = sent_keys(result)
+        have = len(chosen.intersection(sent))
+        if have == len(sent):
             return result  # the chosen member declares every key: none can declare more
-        better = [(n, m) for m in self._members if (n := len(keys[m].intersection(value))) > have]
+        better = [(n, m) for m in self._members if (n := len(keys[m].intersection(sent))) > have]
+        if not better:
+            return result
         better.sort(key=lambda item: -item[0])  # stable: members in union order among equals
+        # the input again, as the chosen member read it (declared fields by alias, unknown keys as sent)
+        data = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
         for _, member in better:
             try:
-                return member.model_validate(value)
+                return member.model_validate(data, context=info.context)
             except ValidationError:
                 continue
         return result

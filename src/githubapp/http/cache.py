@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from .headers import HeaderReader, peek_headers
+from .headers import HeaderReader
 
 __all__ = ["CacheEntry", "CacheStats", "ResponseCache", "cache_key", "canonical_url", "invalidation_paths"]
 
@@ -131,8 +131,7 @@ class ResponseCache:
 
     def store(self, key: str, response: httpx.Response, now: float) -> bool:
         """Keep a 200 answer that can be revalidated (ETag or Last-Modified) or served fresh."""
-        headers = tuple((name, value) for name, value in zip(_KEPT_HEADERS, _read_kept(peek_headers(response)), strict=True)
-                        if value is not None)
+        headers = tuple((name, value) for name, value in zip(_KEPT_HEADERS, _read_kept.of(response), strict=True) if value is not None)
         names = {name for name, _ in headers}
         if response.status_code != 200 or not ({"etag", "last-modified"} & names or self.fresh_for > 0):
             return False

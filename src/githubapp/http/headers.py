@@ -1,12 +1,14 @@
 """Reading a few named headers of a response, cheaply, as ``httpx.Headers.get`` gives them.
 
     READ = HeaderReader(("etag", "last-modified"))
-    etag, modified = READ(peek_headers(response))   # str | None each
+    etag, modified = READ.of(response)     # str | None each
+    etag, modified = READ(headers)         # from any mapping of headers
 
-A repeated name reads as httpx joins it (values joined with ``", "``), whichever view is read:
-:class:`httpx.Headers` (one pass over its list instead of one per name) or a multidict such as
-aiohttp's parsed headers, which the direct path's response offers before its ``httpx.Headers``
-are made (:func:`peek_headers`).
+Values read as ``httpx.Headers.get`` gives them (a repeated name joined with ``", "``), whichever
+view is read: :class:`httpx.Headers` (one pass over its list instead of one per name) or a
+multidict such as aiohttp's parsed headers, which the direct path's response offers before its
+``httpx.Headers`` are made. aiohttp decodes bytes that are not UTF-8 differently from httpx, so
+:meth:`HeaderReader.of` reads a response's ``httpx.Headers`` when a value is not ASCII.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 
-__all__ = ["HeaderReader", "peek_headers"]
+__all__ = ["HeaderReader"]
 
 
 class HeaderReader:
@@ -24,8 +26,17 @@ class HeaderReader:
     __slots__ = ("_at", "names")
 
     def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
+        self.names = tuple(name.lower() for name in names)
         self._at = {name.encode(): at for at, name in enumerate(self.names)}
+
+    def of(self, response: httpx.Response) -> list[str | None]:
+        """The values of a response's headers (see the module)."""
+        peek = getattr(response, "peek_headers", None)  # the direct path's response: headers not made yet
+        if peek is not None:
+            found = self(peek())
+            if all(value is None or value.isascii() for value in found):
+                return found
+        return self(response.headers)
 
     def __call__(self, headers: Mapping[str, str]) -> list[str | None]:
         if isinstance(headers, httpx.Headers):
@@ -50,10 +61,3 @@ class HeaderReader:
                 seen = found[at]
                 found[at] = text if seen is None else f"{seen}, {text}"
         return found
-
-
-def peek_headers(response: httpx.Response) -> Mapping[str, str]:
-    """The response's headers to read a few values from: the direct path's response
-    (:class:`~githubapp.http.transports.DirectResponse`) offers them without making ``httpx.Headers``."""
-    peek = getattr(response, "peek_headers", None)
-    return peek() if peek is not None else response.headers

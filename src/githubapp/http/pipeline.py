@@ -37,7 +37,6 @@ from ..errors import (
     parse_retry_after,
 )
 from .cache import cache_key
-from .headers import peek_headers
 from .ratelimit import RateLimit, primary_wait, resource_for, secondary_wait
 from .retry import RETRY_STATUSES, backoff_delay, is_write, may_retry, transport_outcome
 from .state import PipelineState
@@ -173,11 +172,11 @@ class ClientDefaults:
         return self._key[1] is timeout and self._key[0] == headers._list
 
     def merged(
-        self, own_headers: tuple[tuple[str, str], ...], extra_headers: Sequence[tuple[str, str]], authorization: str | None
+        self, own_headers: Sequence[tuple[str, str]], extra_headers: Sequence[tuple[str, str]], authorization: str | None
     ) -> tuple[tuple[str, str], ...]:
         if extra_headers:
             return self._merge(own_headers, extra_headers, authorization)
-        key = (own_headers, authorization)
+        key = (own_headers if type(own_headers) is tuple else tuple(own_headers), authorization)
         merged = self._merged.get(key)
         if merged is None:
             if len(self._merged) >= 64:  # a new token (or many Accept variants): start over
@@ -359,7 +358,7 @@ class Flow:
             # stage: classify
             status = response.status_code
             breaker.record(ok=status < 500, now=time.monotonic())
-            state.limits.observe(identity, peek_headers(response), resource)
+            state.limits.observe(identity, response, resource)
             if status == 304 and entry is not None and key is not None:
                 logger.debug("cache: revalidated %s (304)", prepared.url)
                 state.secondary_pauses.pop(identity, None)

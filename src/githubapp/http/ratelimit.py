@@ -1,7 +1,7 @@
 """Rate-limit state per identity and resource, and the waits it implies (no I/O, no sleeping).
 
     state = RateLimitState()
-    state.observe(identity, response.headers)            # x-ratelimit-* of every response
+    state.observe(identity, response)                    # x-ratelimit-* of every response
     state.wait_before(identity, "core", now=time.time()) # seconds to hold the next request
 
 Primary limit: once ``remaining`` hits 0, further requests of that identity and resource wait for
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
+
+import httpx
 
 from .headers import HeaderReader
 
@@ -83,9 +85,14 @@ class RateLimitState:
         self._paused_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def observe(self, identity: str, headers: Mapping[str, str], fallback_resource: str = "core") -> RateLimit | None:
-        """Record the ``x-ratelimit-*`` headers of a response (ignored when absent)."""
-        remaining, reset, resource, limit, used = _ratelimit_headers(headers)
+    def observe(
+        self, identity: str, headers: httpx.Response | Mapping[str, str], fallback_resource: str = "core"
+    ) -> RateLimit | None:
+        """Record the ``x-ratelimit-*`` headers of a response, or of a mapping of headers (ignored when absent)."""
+        if isinstance(headers, httpx.Response):
+            remaining, reset, resource, limit, used = _ratelimit_headers.of(headers)
+        else:
+            remaining, reset, resource, limit, used = _ratelimit_headers(headers)
         remaining_n, reset_n = _int(remaining), _int(reset)
         if remaining_n is None or reset_n is None:
             return None

@@ -364,7 +364,7 @@ class AiohttpSender:
         defaults = self._defaults
         if defaults is None or http.params or holds_cookies(http) or not defaults.current(http.headers, http.timeout):
             defaults = self._defaults = client_defaults(http)
-        if defaults is None or _customized(http):  # cookies, query params, hooks, auth, mounts: httpx's to apply
+        if defaults is None or _customized(http):  # cookies, query params, hooks, auth, mounts, closed: httpx's
             return await self._via_httpx(build_httpx_request(http, prepared, authorization, extra_headers))
         request: httpx.Request | None = None
         url = prepared.url
@@ -456,10 +456,11 @@ class AiohttpSender:
 
 
 def _customized(http: httpx.AsyncClient) -> bool:
-    """Whether the client was given something the direct path would skip: event hooks, an ``auth``
-    or transport mounts (set on a client made by :func:`async_http_client` after it was made)."""
+    """Whether httpx must send: the client was given something the direct path would skip (event
+    hooks, an ``auth``, transport mounts, set after :func:`async_http_client` made it), or it is
+    closed (httpx raises; the direct path would open a new aiohttp session nobody closes)."""
     hooks = http._event_hooks
-    return bool(hooks["request"] or hooks["response"] or http._auth is not None or http._mounts)
+    return bool(hooks["request"] or hooks["response"] or http._auth is not None or http._mounts or http.is_closed)
 
 
 def _raw_headers(raw: Sequence[tuple[bytes, bytes]]) -> httpx.Headers:
@@ -497,7 +498,7 @@ class DirectResponse(httpx.Response):
     _made_request: httpx.Request | None = None
     _raw: Sequence[tuple[bytes, bytes]] | None = None
     _parsed: Mapping[str, str] | None = None
-    _seconds: float = 0.0
+    _seconds: float | None = None
     _made_elapsed: timedelta | None = None
     _made_headers: httpx.Headers
 
@@ -542,9 +543,11 @@ class DirectResponse(httpx.Response):
         self._made_request = value
 
     @property
-    def _elapsed(self) -> timedelta:  # what httpx's `elapsed` reads
+    def _elapsed(self) -> timedelta:  # what httpx's `elapsed` reads (AttributeError until set, as httpx)
         elapsed = self._made_elapsed
         if elapsed is None:
+            if self._seconds is None:
+                raise AttributeError("_elapsed")
             elapsed = self._made_elapsed = timedelta(seconds=self._seconds)
         return elapsed
 
