@@ -95,9 +95,11 @@ class _Picker:
         return self._keys
 
     def __call__(self, result: Any, info: core_schema.ValidationInfo) -> Any:
+        if not getattr(result, "__pydantic_extra__", None):
+            return result  # no unknown keys (or not a model): the chosen member declares all it was given
         keys = self.keys()
         chosen = keys.get(type(result))
-        if chosen is None:  # None, or a value that is not one of the members
+        if chosen is None:  # a value that is not one of the members
             return result
         sent = sent_keys(result)
         have = len(chosen.intersection(sent))
