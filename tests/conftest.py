@@ -17,6 +17,24 @@ settings.register_profile("stress", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+@pytest.fixture(scope="session")
+def rsa_key() -> Any:
+    """One RSA key for the tests that sign app JWTs (2048-bit key generation is slow)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def rsa_pem(rsa_key: Any) -> str:
+    """:func:`rsa_key` as a PKCS#1 PEM, the format GitHub hands out."""
+    from cryptography.hazmat.primitives import serialization
+
+    return str(rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode())
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Run ``@pytest.mark.anyio`` tests on asyncio only."""

@@ -40,11 +40,6 @@ def _pem(key: rsa.RSAPrivateKey, fmt: serialization.PrivateFormat) -> str:
 
 
 @pytest.fixture(scope="module")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
 def pem(rsa_key: rsa.RSAPrivateKey) -> str:
     """A PKCS#1 PEM, the format GitHub hands out."""
     return _pem(rsa_key, serialization.PrivateFormat.TraditionalOpenSSL)

@@ -17,8 +17,6 @@ import httpx
 import jwt
 import pytest
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from githubapp import AsyncGitHubClient, GitHubApp, GitHubClient
@@ -40,12 +38,8 @@ APP_ID = 4242
 
 
 @pytest.fixture(scope="module")
-def private_key() -> tuple[str, Any]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
-    return pem, key.public_key()
+def private_key(rsa_key: Any, rsa_pem: str) -> tuple[str, Any]:
+    return rsa_pem, rsa_key.public_key()
 
 
 def token_json(token: str, minutes: int = 60) -> dict[str, Any]:

@@ -471,23 +471,17 @@ async def test_headers_are_made_when_first_asked_for(connect: Connect, server: F
         assert made.headers["x-ratelimit-remaining"] == "41" and made.elapsed == response.elapsed
 
 
-async def test_github_app_installation_clients_share_one_direct_pool(server: FaultServer) -> None:
+async def test_github_app_installation_clients_share_one_direct_pool(server: FaultServer, rsa_pem: str) -> None:
     """GitHubApp with transport="aiohttp": every installation client sends through the shared pool's direct path."""
     from datetime import UTC, datetime, timedelta
 
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     from githubapp.app.clients import ClientFactory
 
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    )
     expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for installation in (42, 43):
         server.script("POST", f"/app/installations/{installation}/access_tokens",
                       Reply(201, {}, {"token": f"ghs_{installation}", "expires_at": expires}))
-    factory = ClientFactory(1, pem, config=ClientConfig(base_url=server.url, **FAST))
+    factory = ClientFactory(1, rsa_pem, config=ClientConfig(base_url=server.url, **FAST))
     pools = set()
     for installation in (42, 43):
         async with factory.async_client(installation) as gh:

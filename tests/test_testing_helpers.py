@@ -13,8 +13,6 @@ from typing import Annotated, Any, Literal
 import httpx
 import pytest
 import respx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, ValidationError
 
@@ -38,11 +36,8 @@ SECRET = "testing-secret"
 
 
 @pytest.fixture(scope="module")
-def pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
+def pem(rsa_pem: str) -> str:
+    return rsa_pem
 
 
 def issue_payload() -> dict[str, Any]:
