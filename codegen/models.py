@@ -217,21 +217,15 @@ def quote_forward_refs(source: str, ahead: set[str]) -> str:
         if any(isinstance(n, ast.Name) and n.id in ahead for n in ast.walk(base)):
             raise SystemExit(f"{cls.name}: a base class names a class defined later: {ast.unparse(base)}")
     starts = line_starts(source)
-    data = source.encode()
-    edits: list[tuple[int, int, bytes]] = []
+    edits: list[tuple[int, int, str]] = []
     for node in cls.body:
         if not isinstance(node, ast.AnnAssign):
             continue
         ann = node.annotation
         if not any(isinstance(n, ast.Name) and n.id in ahead for n in ast.walk(ann)):
             continue
-        assert ann.end_lineno is not None and ann.end_col_offset is not None
-        begin = starts[ann.lineno - 1] + ann.col_offset
-        end = starts[ann.end_lineno - 1] + ann.end_col_offset
-        edits.append((begin, end, repr(ast.unparse(ann)).encode()))
-    for begin, end, text in reversed(edits):
-        data = data[:begin] + text + data[end:]
-    return data.decode()
+        edits.append((*span(starts, ann), repr(ast.unparse(ann))))
+    return apply_edits(source, edits)
 
 
 def source_lines(source: str) -> list[str]:
@@ -248,6 +242,20 @@ def line_starts(source: str) -> list[int]:
     return starts
 
 
+def span(starts: list[int], node: ast.expr) -> tuple[int, int]:
+    """Where ``node`` begins and ends, as byte offsets in the encoded source (see :func:`line_starts`)."""
+    assert node.end_lineno is not None and node.end_col_offset is not None
+    return starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset
+
+
+def apply_edits(source: str, edits: list[tuple[int, int, str]]) -> str:
+    """``source`` with each byte range ``(begin, end)`` replaced by its text (``begin == end``: inserted)."""
+    data = source.encode()
+    for begin, end, text in sorted(edits, reverse=True):
+        data = data[:begin] + text.encode() + data[end:]
+    return data.decode()
+
+
 def mark_best_fit_unions(source: str, models: set[str]) -> str:
     """Mark the unions of two or more ``models`` in the field annotations of a class ``source`` ``BestFit``.
 
@@ -257,7 +265,7 @@ def mark_best_fit_unions(source: str, models: set[str]) -> str:
     cls = ast.parse(source).body[0]
     assert isinstance(cls, ast.ClassDef)
     starts = line_starts(source)
-    inserts: list[tuple[int, str]] = []
+    inserts: list[tuple[int, int, str]] = []
 
     def union_members(node: ast.expr) -> list[ast.expr]:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
@@ -268,13 +276,11 @@ def mark_best_fit_unions(source: str, models: set[str]) -> str:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             members = union_members(node)
             if sum(isinstance(m, ast.Name) and m.id in models for m in members) >= 2:
-                assert node.end_lineno is not None and node.end_col_offset is not None
-                begin = starts[node.lineno - 1] + node.col_offset
-                end = starts[node.end_lineno - 1] + node.end_col_offset
+                begin, end = span(starts, node)
                 if in_annotated:
-                    inserts.append((end, ", BestFit"))
+                    inserts.append((end, end, ", BestFit"))
                 else:
-                    inserts.extend([(begin, "Annotated["), (end, ", BestFit]")])
+                    inserts.extend([(begin, begin, "Annotated["), (end, end, ", BestFit]")])
             for member in members:
                 visit(member)
         elif isinstance(node, ast.Subscript):
@@ -289,10 +295,7 @@ def mark_best_fit_unions(source: str, models: set[str]) -> str:
     for stmt in cls.body:
         if isinstance(stmt, ast.AnnAssign):
             visit(stmt.annotation)
-    data = source.encode()
-    for offset, text in sorted(inserts, reverse=True):
-        data = data[:offset] + text.encode() + data[offset:]
-    return data.decode()
+    return apply_edits(source, inserts)
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, set[str]]) -> list[list[str]]:
