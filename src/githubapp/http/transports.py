@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 
-from .pipeline import ClientDefaults, build_httpx_request, client_defaults, client_options, holds_cookies
+from .pipeline import build_httpx_request, client_defaults, client_options
 
 if TYPE_CHECKING:
     import aiohttp
@@ -348,22 +348,19 @@ class AiohttpSender:
     ``auth`` or mounts.
     """
 
-    __slots__ = ("_defaults", "_encoding", "_http", "_plain_origins", "_transport")
+    __slots__ = ("_encoding", "_http", "_plain_origins", "_transport")
 
     def __init__(self, http: httpx.AsyncClient, transport: AiohttpTransport) -> None:
         self._http = http
         self._transport = transport
         self._encoding = http._default_encoding  # what httpx gives its responses
         self._plain_origins: dict[str, bool] = {}
-        self._defaults: ClientDefaults | None = None  # the last client_defaults(http), checked each call
 
     async def __call__(
         self, prepared: PreparedRequest, authorization: str | None, extra_headers: Sequence[tuple[str, str]]
     ) -> httpx.Response:
         http = self._http
-        defaults = self._defaults
-        if defaults is None or http.params or holds_cookies(http) or not defaults.current(http.headers, http.timeout):
-            defaults = self._defaults = client_defaults(http)
+        defaults = client_defaults(http)
         if defaults is None or _customized(http):  # cookies, query params, hooks, auth, mounts, closed: httpx's
             return await self._via_httpx(build_httpx_request(http, prepared, authorization, extra_headers))
         request: httpx.Request | None = None
