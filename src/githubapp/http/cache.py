@@ -44,8 +44,8 @@ def cache_key(method: str, url: str, params: Iterable[tuple[str, str]], accept: 
 
 
 def _path_of(key_or_url: str) -> str:
-    url = key_or_url.split(" ", 2)[1] if " " in key_or_url else key_or_url
-    return urlsplit(url).netloc + urlsplit(url).path.rstrip("/")
+    parts = urlsplit(key_or_url.split(" ", 2)[1] if " " in key_or_url else key_or_url)
+    return parts.netloc + parts.path.rstrip("/")
 
 
 def invalidation_paths(url: str) -> tuple[str, str]:
@@ -160,7 +160,6 @@ class ResponseCache:
                     self._drop(key)
                     dropped += 1
             self.stats.invalidations += dropped
-            self.stats.entries = len(self._entries)
         return dropped
 
     def clear(self) -> None:
