@@ -39,7 +39,25 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-__all__ = ["Drop", "FaultServer", "Reply", "Seen", "Stall"]
+# -- what the fault tests serve and send ---------------------------------------------------------
+ISSUE_PATH = "/repos/o/r/issues/1"
+ISSUES_PATH = "/repos/o/r/issues"
+ISSUE = {
+    "id": 1, "node_id": "I_1", "number": 1, "state": "open", "title": "first", "url": "u", "html_url": "h",
+    "repository_url": "r", "labels_url": "l", "comments_url": "c", "events_url": "e", "user": None,
+    "labels": [], "assignee": None, "assignees": [], "milestone": None, "locked": False, "comments": 0,
+    "closed_at": None, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+    "author_association": "OWNER", "body": None,
+}
+#: a write of each method: (path, JSON body)
+WRITES: dict[str, tuple[str, dict[str, Any] | None]] = {
+    "POST": (ISSUES_PATH, {"title": "new"}),
+    "PATCH": (ISSUE_PATH, {"title": "changed"}),
+    "PUT": ("/repos/o/r/issues/1/lock", {"lock_reason": "spam"}),
+    "DELETE": ("/repos/o/r/issues/1/lock", None),
+}
+
+__all__ = ["ISSUE", "ISSUES_PATH", "ISSUE_PATH", "WRITES", "Drop", "FaultServer", "Reply", "Seen", "Stall"]
 
 
 # -- what the server can be told to do -----------------------------------------------------------

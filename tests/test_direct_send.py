@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_server import Drop, FaultServer, Reply, Stall, statuses
+from fault_server import ISSUE, ISSUE_PATH, ISSUES_PATH, WRITES, Drop, FaultServer, Reply, Stall, statuses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,15 +34,6 @@ pytest.importorskip("aiohttp")
 pytestmark = pytest.mark.anyio
 
 TOKEN = "ghp_directSendToken0001"
-ISSUE_PATH = "/repos/o/r/issues/1"
-ISSUES_PATH = "/repos/o/r/issues"
-ISSUE = {
-    "id": 1, "node_id": "I_1", "number": 1, "state": "open", "title": "first", "url": "u", "html_url": "h",
-    "repository_url": "r", "labels_url": "l", "comments_url": "c", "events_url": "e", "user": None,
-    "labels": [], "assignee": None, "assignees": [], "milestone": None, "locked": False, "comments": 0,
-    "closed_at": None, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-    "author_association": "OWNER", "body": None,
-}
 FAST: dict[str, Any] = {
     "retry_attempts": 3, "retry_backoff": 0.01, "retry_max_delay": 5.0, "write_spacing": 0.0,
     "breaker_threshold": 100, "timeout": 0.4, "transport": "aiohttp",
@@ -159,12 +150,6 @@ WRITE_FAULTS: dict[str, tuple[Any, type[Exception]]] = {
     "dropped connection": (Drop(), TransportError),
     "reset connection": (Drop(reset=True), TransportError),
     "read timeout": (Stall(1.0), TransportError),
-}
-WRITES = {
-    "POST": (ISSUES_PATH, {"title": "new"}),
-    "PATCH": (ISSUE_PATH, {"title": "changed"}),
-    "PUT": ("/repos/o/r/issues/1/lock", {"lock_reason": "spam"}),
-    "DELETE": ("/repos/o/r/issues/1/lock", None),
 }
 
 

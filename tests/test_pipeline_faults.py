@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_server import Drop, FaultServer, Reply, Seen, Stall, statuses
+from fault_server import ISSUE, ISSUE_PATH, ISSUES_PATH, WRITES, Drop, FaultServer, Reply, Seen, Stall, statuses
 
 from githubapp import AsyncGitHubClient, ClientConfig, GitHubClient
 from githubapp.auth import Auth
@@ -49,15 +49,6 @@ pytestmark = pytest.mark.anyio
 
 TOKEN = "ghp_faultInjectionToken0001"
 OTHER_TOKEN = "ghp_faultInjectionToken0002"
-ISSUE_PATH = "/repos/o/r/issues/1"
-ISSUES_PATH = "/repos/o/r/issues"
-ISSUE = {
-    "id": 1, "node_id": "I_1", "number": 1, "state": "open", "title": "first", "url": "u", "html_url": "h",
-    "repository_url": "r", "labels_url": "l", "comments_url": "c", "events_url": "e", "user": None,
-    "labels": [], "assignee": None, "assignees": [], "milestone": None, "locked": False, "comments": 0,
-    "closed_at": None, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-    "author_association": "OWNER", "body": None,
-}
 SECONDARY_MESSAGE = {
     "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
@@ -295,12 +286,6 @@ WRITE_FAULTS: dict[str, tuple[Any, type[Exception]]] = {
     "dropped connection": (Drop(), TransportError),
     "reset connection": (Drop(reset=True), TransportError),
     "read timeout": (Stall(1.0), TransportError),
-}
-WRITES = {
-    "POST": (ISSUES_PATH, {"title": "new"}),
-    "PATCH": (ISSUE_PATH, {"title": "changed"}),
-    "PUT": ("/repos/o/r/issues/1/lock", {"lock_reason": "spam"}),
-    "DELETE": ("/repos/o/r/issues/1/lock", None),
 }
 
 
